@@ -1,0 +1,5 @@
+import sys
+
+from ecglens.cli import main
+
+sys.exit(main())

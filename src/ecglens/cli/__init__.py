@@ -1,0 +1,51 @@
+"""The ``ecglens`` command line. Each subcommand lives in its own module with ``add_parser``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ecglens import __version__
+from ecglens.exceptions import EcglensError
+
+#: subcommand modules under ecglens.cli, in the order ``--help`` lists them
+COMMANDS = ["info"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecglens",
+        description="Explainable interpretation of the 12-lead ECG.",
+    )
+    parser.add_argument("--version", action="version", version=f"ecglens {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"ecglens.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EcglensError as exc:
+        print(f"ecglens: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ecglens: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - users get one line, developers set ECGLENS_DEBUG
+        if os.environ.get("ECGLENS_DEBUG"):
+            raise
+        print(f"ecglens: internal error: {type(exc).__name__}: {exc} "
+              "(set ECGLENS_DEBUG=1 for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``ecglens info FILE|DIR [--json]``: what is in an ECG file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ecglens.cli.common import print_json, rel, run_many
+from ecglens.io import detect_format, read
+
+
+def describe(path: Path) -> dict[str, Any]:
+    fmt = detect_format(path)
+    ecg = read(path, format=fmt)
+    out: dict[str, Any] = {
+        "file": str(path),
+        "format": fmt,
+        "leads": list(ecg.leads),
+        "sampling_rate_hz": ecg.fs,
+        "n_samples": ecg.n_samples,
+        "duration_s": round(ecg.duration_s, 6),
+        "units": "mV",
+    }
+    if ecg.acquisition.device:
+        out["device"] = ecg.acquisition.device
+    if ecg.device.measurements:
+        out["device_measurements"] = ecg.device.measurements
+    if ecg.device.statements:
+        out["device_statements"] = ecg.device.statements
+    if ecg.device.codes:
+        out["device_codes"] = ecg.device.codes
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    results, is_dir = run_many(args.path, describe, desc="reading")
+    if not is_dir:
+        info = results[0][1]
+        assert info is not None
+        if args.json:
+            print_json(info)
+        else:
+            for k, v in info.items():
+                print(f"{k:>20}: {', '.join(map(str, v)) if isinstance(v, list) else v}")
+        return 0
+    failed = [(f, err) for f, _, err in results if err]
+    if args.json:
+        print_json({
+            "n_files": len(results),
+            "n_failed": len(failed),
+            "records": [r for _, r, _ in results if r],
+            "errors": [{"file": str(f), "error": e} for f, e in failed],
+        })
+    else:
+        for f, info, err in results:
+            name = rel(f, args.path)
+            if info:
+                print(f"{name}\t{info['format']}\t{len(info['leads'])} leads\t"
+                      f"{info['sampling_rate_hz']:g} Hz\t{info['duration_s']:.2f} s")
+            else:
+                print(f"{name}\tERROR\t{err}")
+    for f, err in failed:
+        print(f"ecglens: error: {f}: {err}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("info", help="describe an ECG file or every ECG file in a directory")
+    p.add_argument("path", help="ECG file or directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_run)

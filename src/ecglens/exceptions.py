@@ -1,0 +1,33 @@
+"""Every error ecglens raises on purpose.
+
+Each class is also the matching built-in, so callers that catch ``ValueError`` keep working
+(the scikit-learn convention). Messages are written for a hospital IT team: they name the
+file and say what is wrong with it, never print patient data.
+"""
+
+from __future__ import annotations
+
+
+class EcglensError(Exception):
+    """Base class of all ecglens errors."""
+
+
+class ECGFormatError(EcglensError, ValueError):
+    """A file could not be read as an ECG: unknown, corrupt, truncated, hostile or empty."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path) if path is not None else "<memory>"
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ECGSignalError(EcglensError, ValueError):
+    """The record was read but its signal cannot be used for the requested operation."""
+
+
+class ModelError(EcglensError, RuntimeError):
+    """A model could not be created, loaded or verified (unknown name, checksum mismatch)."""
+
+
+class DataError(EcglensError, ValueError):
+    """A research dataset (PTB-XL, challenge, LUDB) is missing or not in the expected layout."""
