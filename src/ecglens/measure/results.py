@@ -1,0 +1,57 @@
+"""Result schemas of signal quality, lead-reversal detection and measurement.
+
+Defined once; reused by the CLI, the interpretation result, the API, FHIR and the PDF report.
+All durations are milliseconds, axes degrees. A value that could not be measured is ``None``
+with its reason in ``Measurements.not_measured``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class LeadQuality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead: str
+    verdict: Literal["acceptable", "limited", "unacceptable"]
+    problems: list[str] = []  # e.g. "flat line / lead off", "clipping", "baseline wander"
+
+
+class Quality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["acceptable", "limited", "unacceptable"]
+    reasons: list[str] = []
+    leads: list[LeadQuality] = []
+
+
+class LeadReversal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suspected: str | None = None  # "LA/RA", "LA/LL", "RA/LL", "V1/V2", ... or None
+    confidence: float = 0.0  # probability-like score of the suspected swap in [0, 1]
+    scores: dict[str, float] = {}  # score of every swap that was tested
+
+
+class Measurements(BaseModel):
+    """Global (all-lead) measurements of one ECG, as a clinical electrocardiograph prints them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heart_rate_bpm: float | None = None
+    rr_ms: float | None = None
+    p_duration_ms: float | None = None
+    pr_ms: float | None = None
+    qrs_ms: float | None = None
+    qt_ms: float | None = None
+    qtc_bazett_ms: float | None = None
+    qtc_fridericia_ms: float | None = None
+    qtc_framingham_ms: float | None = None
+    qtc_hodges_ms: float | None = None
+    p_axis_deg: float | None = None
+    qrs_axis_deg: float | None = None
+    t_axis_deg: float | None = None
+    not_measured: dict[str, str] = {}  # field name -> reason it is None
