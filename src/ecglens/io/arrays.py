@@ -1,0 +1,140 @@
+"""ECGs stored as plain arrays: CSV text and NumPy ``.npy`` / ``.npz`` files.
+
+Neither format carries a sampling rate by itself, so the file must say it; nothing is guessed.
+
+**CSV** (``,`` ``;`` or tab separated), one row per sample, one column per lead, a header row
+with the lead names, values in millivolts::
+
+    # fs=500
+    # units=uV            (optional: uV, mV (default) or V)
+    I,II,V1,V2,V3,V4,V5,V6
+    0.012,0.034,...
+
+The sampling rate comes from a ``# fs=<Hz>`` comment line before the header, or from a first
+column named ``time``/``t``/``time_s``/``seconds`` holding seconds (fs = 1 / median step).
+
+**NumPy**: an ``.npz`` archive with ``signal`` (samples × leads, mV), ``fs`` (scalar) and
+``leads`` (array of names), optionally ``resolution_mv``. A bare ``.npy`` array has no room
+for the sampling rate and is refused with a message saying how to save it as ``.npz``.
+Archives are loaded with ``allow_pickle=False``: object arrays (which could run code) are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ecglens.exceptions import ECGFormatError
+from ecglens.record import ECG, make_ecg
+
+_TIME_COLUMNS = {"time", "t", "time_s", "times", "seconds", "time (s)", "time[s]", "sec"}
+_UNIT_TO_MV = {"uv": 1e-3, "µv": 1e-3, "mv": 1.0, "v": 1e3}
+_HOW_TO_FS = (
+    "add a line '# fs=<sampling rate in Hz>' before the header row, or a first column "
+    "'time' in seconds"
+)
+
+
+def _comment_fields(lines: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in lines:
+        for m in re.finditer(r"(\w+)\s*[=:]\s*([^\s,;]+)", line.lstrip("#")):
+            fields[m.group(1).lower()] = m.group(2)
+    return fields
+
+
+def read_csv(path: Path) -> ECG:
+    """Read a CSV file laid out as described in the module docstring."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ECGFormatError(path, "CSV file is not UTF-8 text") from None
+    lines = text.splitlines()
+    comments = [ln for ln in lines if ln.lstrip().startswith("#")]
+    body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(body) < 2:
+        raise ECGFormatError(path, "CSV file needs a header row of lead names and at least one row of samples")
+    dialect = csv.Sniffer().sniff(body[0], delimiters=",;\t")
+    rows = list(csv.reader(io.StringIO("\n".join(body)), dialect))
+    header = [h.strip() for h in rows[0]]
+    try:
+        values = np.array([[float(v) for v in r] for r in rows[1:]], dtype=np.float64)
+    except ValueError:
+        raise ECGFormatError(path, "CSV samples must all be numbers (first row = lead names)") from None
+    if values.ndim != 2 or values.shape[1] != len(header):
+        raise ECGFormatError(path, f"CSV rows do not all have the header's {len(header)} columns")
+    fields = _comment_fields(comments)
+    fs: float | None = None
+    if "fs" in fields:
+        try:
+            fs = float(fields["fs"])
+        except ValueError:
+            raise ECGFormatError(path, f"'# fs=' comment is not a number; {_HOW_TO_FS}") from None
+    if header[0].lower() in _TIME_COLUMNS:
+        times, values, header = values[:, 0], values[:, 1:], header[1:]
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+        if fs is None:
+            if not step > 0:
+                raise ECGFormatError(path, "time column does not increase; cannot derive the sampling rate")
+            fs = round(1.0 / step, 6)
+    if fs is None:
+        raise ECGFormatError(path, f"CSV file does not give its sampling rate: {_HOW_TO_FS}")
+    unit = fields.get("units", fields.get("unit", "mv")).lower()
+    if unit not in _UNIT_TO_MV:
+        raise ECGFormatError(path, f"unknown units {unit!r} in CSV comment (use uV, mV or V)")
+    if not header:
+        raise ECGFormatError(path, "CSV file has no lead columns")
+    return make_ecg(values * _UNIT_TO_MV[unit], fs, header, source_format="csv")
+
+
+def write_csv(ecg: ECG, path: str | Path) -> Path:
+    """Write ``ecg`` in the CSV layout :func:`read_csv` reads (mV, ``# fs=`` comment)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(f"# fs={ecg.fs:g}\n# units=mV\n")
+        np.savetxt(fh, ecg.signal, delimiter=",", header=",".join(ecg.leads), comments="", fmt="%.9g")
+    return p
+
+
+def read(path: Path) -> ECG:
+    """Read a NumPy ``.npz`` archive (``signal``, ``fs``, ``leads``)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ECGFormatError(path, f"NumPy file refused: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ECGFormatError(path, f"corrupt or truncated NumPy file ({type(exc).__name__})") from None
+    if isinstance(loaded, np.ndarray):
+        raise ECGFormatError(
+            path, "a bare .npy array has no sampling rate or lead names; save it with "
+            "numpy.savez(path, signal=<samples x leads, mV>, fs=<Hz>, leads=<names>)"
+        )
+    with loaded as npz:
+        missing = [k for k in ("signal", "fs", "leads") if k not in npz.files]
+        if missing:
+            raise ECGFormatError(path, f".npz archive lacks {missing}; it needs signal, fs and leads")
+        try:
+            signal = np.asarray(npz["signal"], dtype=np.float64)
+            fs = float(np.asarray(npz["fs"]).reshape(-1)[0])
+            leads = [str(x) for x in np.asarray(npz["leads"]).reshape(-1)]
+            res = tuple(float(x) for x in npz["resolution_mv"]) if "resolution_mv" in npz.files else None
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ECGFormatError(path, f".npz arrays have the wrong type or shape ({exc})") from None
+    if signal.ndim == 2 and signal.shape[1] != len(leads) and signal.shape[0] == len(leads):
+        signal = signal.T  # leads × samples, the layout of many deep-learning datasets
+    return make_ecg(signal, fs, leads, source_format="numpy", resolution_mv=res)
+
+
+def write_npz(ecg: ECG, path: str | Path) -> Path:
+    """Write ``ecg`` as the ``.npz`` layout :func:`read` reads."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"resolution_mv": np.asarray(ecg.resolution_mv)} if ecg.resolution_mv is not None else {}
+    np.savez(p, signal=ecg.signal, fs=np.float64(ecg.fs), leads=np.asarray(ecg.leads), **extra)
+    return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
