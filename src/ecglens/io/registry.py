@@ -3,14 +3,25 @@
 The extension is never trusted: hospital exports are routinely renamed (``.txt``, ``.dat``,
 no extension at all). We look at the bytes, and for XML at the root element, which we read
 with a hardened parser before handing the file to the format's reader.
+
+``read`` is also where every input is treated as hostile: size limits are checked before
+anything is read, WFDB headers are vetted before wfdb follows the file names they hold, and
+whatever a third-party decoder raises on corrupt input comes out as one
+:class:`~ecglens.exceptions.ECGFormatError` that names the file and the problem.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
+import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.record import ECG
@@ -18,6 +29,11 @@ from ecglens.record import ECG
 #: Largest file any reader accepts. A 10 s 12-lead ECG is well under 1 MB in every format;
 #: a long Holter in WFDB can reach a few hundred MB. Anything bigger is refused before reading.
 MAX_FILE_BYTES = 512 * 1024 * 1024
+
+#: Most sample values (samples × leads) a header may declare. 2**27 values are 1 GiB as
+#: float64, a 24 h 3-lead Holter at 500 Hz; a header asking for more is hostile or corrupt,
+#: and is refused before a decoder allocates for it.
+MAX_SAMPLE_VALUES = 2**27
 
 #: format name -> (module under ecglens.io, human description)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -38,9 +54,17 @@ _XML_ROOTS = {
     "restingecg": "ge-muse",
 }
 
+# A WFDB record line ("name[/segments] n_sig [fs [n_samples ...]]") and the first token of a
+# signal line. Kept deliberately close to wfdb's own grammar (wfdb.io.header.rx_record).
+_WFDB_RECORD = re.compile(rb"^[ \t]*([-\w]+)(?:/(\d+))?[ \t]+(\d+)(?:[ \t]+(\S+)(?:[ \t]+(\d+))?)?")
+_WFDB_RECORD_LINE = re.compile(rb"[-\w]+(?:/\d+)?[ \t]+\d+(?:[ \t]+[-\d./():]+)*")
+
 
 def check_file(path: str | os.PathLike[str]) -> Path:
-    """Refuse what no reader should touch: missing, not a regular file, empty or huge."""
+    """Refuse what no reader should touch: missing, not a regular file, empty or huge.
+
+    Only ``stat`` is used, so a 2 GB (or sparse) file is refused without reading a byte.
+    """
     p = Path(path)
     if not p.exists():
         raise ECGFormatError(p, "file not found")
@@ -64,6 +88,48 @@ def _wfdb_header(p: Path) -> Path | None:
     return sibling if sibling.is_file() else None
 
 
+def _header_lines(text: bytes) -> list[bytes]:
+    return [ln for ln in (raw.strip() for raw in text.splitlines()) if ln and not ln.startswith(b"#")]
+
+
+def _looks_like_wfdb_header(head: bytes) -> bool:
+    """A renamed ``.hea``: record line, then (for single-segment records) n_sig signal lines."""
+    lines = _header_lines(head)
+    if not lines or not _WFDB_RECORD_LINE.fullmatch(lines[0]):
+        return False
+    m = _WFDB_RECORD.match(lines[0])
+    if m is None:
+        return False
+    n_sig = int(m.group(3))
+    if m.group(2) is not None:  # multi-segment: "segment_name length" lines
+        return all(re.fullmatch(rb"[-\w~]+[ \t]+\d+", ln) for ln in lines[1:])
+    body = lines[1:1 + n_sig]
+    return 0 < n_sig == len(body) and all(re.match(rb"\S+[ \t]+\d", ln) for ln in body)
+
+
+def _xml_root(p: Path) -> str:
+    """Local name of the root element, stopping at its start tag (DTDs and entities refused)."""
+    try:
+        for _, elem in SafeET.iterparse(str(p), events=("start",), forbid_dtd=True):
+            return elem.tag.rsplit("}", 1)[-1]
+    except DefusedXmlException as exc:
+        raise ECGFormatError(
+            p, f"XML refused for safety: {type(exc).__name__} (documents with DTDs or entity "
+            "declarations are not accepted)"
+        ) from None
+    except SafeET.ParseError as exc:
+        raise ECGFormatError(p, f"malformed or truncated XML ({exc})") from None
+    raise ECGFormatError(p, "XML document has no root element")
+
+
+def _is_npz(p: Path) -> bool:
+    try:
+        with zipfile.ZipFile(p) as zf:
+            return any(n.endswith(".npy") for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Name of the format of ``path``, decided from its content. Raises ECGFormatError."""
     p = check_file(path)
@@ -71,7 +137,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         head = fh.read(4096)
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "dicom"
-    if head.startswith(b"\x93NUMPY") or (head.startswith(b"PK\x03\x04") and p.suffix.lower() == ".npz"):
+    if head.startswith(b"\x93NUMPY") or (head.startswith(b"PK\x03\x04") and _is_npz(p)):
         return "numpy"
     if len(head) >= 22 and head[16:22] == b"SCPECG":
         return "scp-ecg"
@@ -79,17 +145,15 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "edf"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
-        from ecglens.io.xmlsafe import root_tag
-
-        root = root_tag(p)
+        root = _xml_root(p)
         fmt = _XML_ROOTS.get(root.lower())
         if fmt is None:
             raise ECGFormatError(
-                p, f"XML document with root element <{root}> is not a supported ECG format "
+                p, f"XML document with root element <{root[:40]}> is not a supported ECG format "
                 "(expected HL7 aECG <AnnotatedECG>, Philips <restingecgdata> or GE <RestingECG>)"
             )
         return fmt
-    if _wfdb_header(p) is not None:
+    if _wfdb_header(p) is not None or _looks_like_wfdb_header(head):
         return "wfdb"
     if _looks_like_csv(head):
         return "csv"
@@ -101,14 +165,14 @@ def _looks_like_csv(head: bytes) -> bool:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         return False
     sep = "," if "," in lines[0] else (";" if ";" in lines[0] else ("\t" if "\t" in lines[0] else None))
     if sep is None:
         return False
     n = lines[0].count(sep)
-    return n >= 0 and all(ln.count(sep) == n for ln in lines[1:-1])
+    return all(ln.count(sep) == n for ln in lines[1:-1])
 
 
 def reader_for(fmt: str) -> Callable[[Path], ECG]:
@@ -120,22 +184,112 @@ def reader_for(fmt: str) -> Callable[[Path], ECG]:
     return module.read_csv if fmt == "csv" else module.read  # type: ignore[no-any-return]
 
 
+# --------------------------------------------------------------------------------------------
+# WFDB: the header names other files, so it is vetted before wfdb opens any of them.
+
+
+def _vet_wfdb_header(p: Path, hea: Path) -> bytes:
+    """Refuse headers that point outside their folder, at huge files, or declare huge records."""
+    check_file(hea)
+    text = hea.read_bytes()
+    lines = _header_lines(text)
+    m = _WFDB_RECORD.match(lines[0]) if lines else None
+    if m is None:
+        raise ECGFormatError(p, "WFDB header has no valid record line")
+    n_seg, n_sig = m.group(2), int(m.group(3))
+    sig_len = int(m.group(5)) if m.group(5) else 0
+    if n_seg is not None:
+        names = [ln.split()[0] for ln in lines[1:1 + int(n_seg)]]
+        kind = "segment"
+    else:
+        names = [ln.split()[0] for ln in lines[1:1 + n_sig]]
+        kind = "signal file"
+        if n_sig * sig_len > MAX_SAMPLE_VALUES:
+            raise ECGFormatError(
+                p, f"WFDB header declares {n_sig} signals × {sig_len} samples, more than the "
+                f"{MAX_SAMPLE_VALUES:,} sample values one ECG may hold; refusing to read it"
+            )
+    for name in dict.fromkeys(names):
+        text_name = name.decode("utf-8", "replace")
+        if text_name == "~":  # wfdb's marker for "no file" (an empty segment)
+            continue
+        if ("/" in text_name or "\\" in text_name or text_name.startswith((".", "~"))
+                or os.path.isabs(text_name) or ":" in text_name):
+            raise ECGFormatError(
+                p, f"WFDB header names {kind} {text_name[:60]!r}, which is outside the header's "
+                "folder; only plain file names next to the header are allowed"
+            )
+        target = hea.parent / (text_name + ".hea" if kind == "segment" else text_name)
+        if target.exists():
+            check_file(target)
+    return text
+
+
+def _read_wfdb(p: Path, reader: Callable[[Path], ECG]) -> ECG:
+    hea = _wfdb_header(p)
+    text = _vet_wfdb_header(p, hea if hea is not None else p)
+    if hea is not None:
+        return reader(hea)
+    # A header saved under another name (.txt, .dat, none): wfdb only opens "<name>.hea", so
+    # stage the header and links to its signal files in a private folder under that name.
+    lines = _header_lines(text)
+    m = _WFDB_RECORD.match(lines[0])
+    if m is None:  # cannot happen: vetted above; kept so the type checker knows
+        raise ECGFormatError(p, "WFDB header has no valid record line")
+    if m.group(2) is not None:
+        raise ECGFormatError(p, "multi-segment WFDB header must keep its .hea extension")
+    record = m.group(1).decode()
+    with tempfile.TemporaryDirectory(prefix="ecglens-wfdb-") as tmp:
+        staged = Path(tmp) / f"{record}.hea"
+        staged.write_bytes(text)
+        for ln in lines[1:1 + int(m.group(3))]:
+            name = ln.split()[0].decode()
+            src, dst = p.parent / name, Path(tmp) / name
+            if src.is_file() and not dst.exists():
+                try:
+                    dst.symlink_to(src.resolve())
+                except OSError:  # no symlinks (Windows without privilege)
+                    dst.write_bytes(src.read_bytes())
+        try:
+            return reader(staged)
+        except ECGFormatError as exc:
+            raise ECGFormatError(p, exc.problem.replace(str(tmp), str(p.parent))) from None
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """Decoder messages can span lines; the CLI promises exactly one."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
     """Read any supported ECG file into an :class:`~ecglens.record.ECG`.
 
     The format is detected from the content unless ``format`` names it. Every failure, whatever
     its cause inside a third-party decoder, surfaces as :class:`ECGFormatError` naming the file.
+    A ``MemoryError`` is kept as the ``__cause__`` so tests can tell "refused before allocating"
+    from "allocation failed".
     """
     p = check_file(path)
     fmt = format or detect_format(p)
     reader = reader_for(fmt)
     try:
-        return reader(p)
-    except ECGFormatError:
+        ecg = _read_wfdb(p, reader) if fmt == "wfdb" else reader(p)
+    except ECGFormatError as exc:
+        if "\n" in exc.problem or len(exc.problem) > 300:
+            raise ECGFormatError(exc.path, _one_line(exc.problem)) from exc
         raise
-    except MemoryError:
-        raise ECGFormatError(p, f"{fmt}: file declares more data than can be held in memory") from None
+    except MemoryError as exc:
+        raise ECGFormatError(p, f"{fmt}: file declares more data than can be held in memory") from exc
     except RecursionError:
         raise ECGFormatError(p, f"{fmt}: file structure is nested too deeply") from None
     except Exception as exc:  # third-party decoders raise anything on corrupt input
-        raise ECGFormatError(p, f"corrupt or truncated {FORMATS[fmt][1]} file ({type(exc).__name__}: {exc})") from exc
+        raise ECGFormatError(
+            p, _one_line(f"corrupt or truncated {FORMATS[fmt][1]} file ({type(exc).__name__}: {exc})")
+        ) from exc
+    if ecg.n_samples == 0 or ecg.n_leads == 0:
+        raise ECGFormatError(p, f"{FORMATS[fmt][1]} file holds no samples")
+    return ecg
