@@ -67,5 +67,6 @@ def deidentify(
     func = getattr(module, "deidentify", None)
     if func is None:
         raise ECGFormatError(src_p, f"de-identification is not available for {FORMATS[fmt][1]} files")
+    dst_p.parent.mkdir(parents=True, exist_ok=True)
     func(src_p, dst_p, options or DeidOptions())
     return fmt

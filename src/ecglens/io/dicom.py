@@ -22,7 +22,14 @@ from pydicom.uid import generate_uid
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.deidentify import DeidOptions
-from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg, normalize_lead_name
+from ecglens.record import (
+    ECG,
+    Acquisition,
+    DeviceInterpretation,
+    Patient,
+    make_ecg,
+    normalize_lead_name,
+)
 
 # Lead numbers shared by SCP-ECG (5.6.3-9-N) and the MDC ECG lead codes (2:N), ISO/IEEE 11073-10102.
 _LEAD_NUMBERS = {
