@@ -1,0 +1,357 @@
+"""Philips Sierra ECG XML 1.03 / 1.04 / 1.04.0x (PageWriter, TraceMaster, HeartStart), XLI-compressed.
+
+The document is parsed by our hardened parser; only the decoded waveform bytes are handed to
+the ``sierraecg`` package's LZW decoder and XLI delta decoder (its own XML parser never sees
+the file). We walk the XLI chunk headers ourselves so that a corrupt or hostile header cannot
+loop or expand without bound. Philips stores leads III, aVR, aVL and aVF as residuals against
+I and II; they are rebuilt exactly as ``sierraecg`` does (floor division, as its JS twin).
+
+Amplitudes: ``resolution`` µV per count (5 µV on every file seen). The stored channel spans
+``durationperchannel`` ms, which includes a 1 mV calibration pulse near the end (kept: it is
+part of the file; downstream stages decide how to treat it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import numpy as np
+from lxml import etree
+from sierraecg.lzw import LzwDecoder
+from sierraecg.xli import xli_decode_deltas
+
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import xmlsupport as xs
+from ecglens.io.deidentify import DeidOptions
+from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg
+
+SUPPORTED_TYPES = ("SierraECG", "PhilipsECG")
+SUPPORTED_VERSIONS = ("1.03", "1.04")  # 1.04.01, 1.04.02 share the 1.04 layout
+_STD12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+_MAX_LEADS = 16  # the XLI encoder carries at most 16 channels
+
+#: Philips interpretation measurement tags -> keys of ecglens.measure.Measurements. ``meanqtc``
+#: (1.03) does not state its correction formula, so it keeps a key of its own.
+_MEASUREMENTS = {
+    "heartrate": "heart_rate_bpm",
+    "rrint": "rr_ms",
+    "pdur": "p_duration_ms",
+    "print": "pr_ms",
+    "meanprint": "pr_ms",
+    "qrsdur": "qrs_ms",
+    "meanqrsdur": "qrs_ms",
+    "qtint": "qt_ms",
+    "meanqtint": "qt_ms",
+    "qtcb": "qtc_bazett_ms",
+    "qtcf": "qtc_fridericia_ms",
+    "meanqtc": "qtc_ms",
+    "pfrontaxis": "p_axis_deg",
+    "qrsfrontaxis": "qrs_axis_deg",
+    "tfrontaxis": "t_axis_deg",
+}
+
+
+def _check_document(path: Path, root: Element) -> str:
+    if xs.local(root.tag) != "restingecgdata":
+        raise ECGFormatError(path, f"not a Philips Sierra ECG document (root <{xs.local(root.tag)}>)")
+    doc_type = xs.text(root, "documentinfo", "documenttype") or "(none)"
+    version = xs.text(root, "documentinfo", "documentversion") or "(none)"
+    if doc_type not in SUPPORTED_TYPES:
+        raise ECGFormatError(
+            path, f"Philips XML declares document type {doc_type!r} (version {version}); only "
+            f"{' and '.join(SUPPORTED_TYPES)} documents can be read"
+        )
+    if not version.startswith(SUPPORTED_VERSIONS):
+        raise ECGFormatError(
+            path, f"Philips {doc_type} version {version} is not supported (1.03 and 1.04.x are)"
+        )
+    return version
+
+
+def _int_field(path: Path, value: str | None, what: str) -> int:
+    x = xs.number(value)
+    if x is None or x <= 0 or x != int(x):
+        raise ECGFormatError(path, f"Philips XML: {what} is missing or invalid ({value!r})")
+    return int(x)
+
+
+def _xli_decode(path: Path, data: bytes, n_leads: int, n_samples: int) -> list[np.ndarray]:
+    """Decode ``n_leads`` XLI chunks, each bounded to ``n_samples`` 16-bit samples."""
+    max_bytes = 2 * n_samples
+    leads: list[np.ndarray] = []
+    offset = 0
+    while len(leads) < n_leads:
+        if offset + 8 > len(data):
+            raise ECGFormatError(
+                path, f"XLI waveform data ends after {len(leads)} of {n_leads} leads (truncated)"
+            )
+        size = int.from_bytes(data[offset:offset + 4], "little", signed=True)
+        start = int.from_bytes(data[offset + 6:offset + 8], "little", signed=True)
+        if size <= 0 or offset + 8 + size > len(data):
+            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} has an invalid size ({size} bytes)")
+        decoder = LzwDecoder(data[offset + 8:offset + 8 + size], bits=10)
+        buffer: list[int] = []
+        while (b := decoder.read()) != -1:
+            buffer.append(b)
+            if len(buffer) > max_bytes:
+                raise ECGFormatError(
+                    path, f"XLI chunk {len(leads) + 1} expands beyond the declared "
+                    f"{n_samples} samples per lead"
+                )
+        if len(buffer) < max_bytes:
+            raise ECGFormatError(
+                path, f"XLI chunk {len(leads) + 1} holds {len(buffer) // 2} of {n_samples} samples"
+            )
+        try:
+            leads.append(np.asarray(xli_decode_deltas(buffer, start), dtype=np.int64))
+        except (OverflowError, ValueError, IndexError) as exc:
+            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} does not decode ({exc})") from None
+        offset += 8 + size
+    return leads
+
+
+def _rebuild_limb_leads(leads: list[np.ndarray]) -> None:
+    """III, aVR, aVL, aVF are stored as residuals of the values predicted from I and II."""
+    i, ii = leads[0], leads[1]
+    leads[2] = ii - i - leads[2]
+    iii = leads[2]
+    leads[3] = -leads[3] - np.floor_divide(i + ii, 2)
+    leads[4] = np.floor_divide(i - iii, 2) - leads[4]
+    leads[5] = np.floor_divide(ii + iii, 2) - leads[5]
+
+
+def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str], float]:
+    signal_chars = xs.child(root, "dataacquisition", "signalcharacteristics")
+    pw = next(xs.descendants(root, "parsedwaveforms"), None)
+    if pw is None or not (pw.text or "").strip():
+        raise ECGFormatError(path, "Philips XML holds no <parsedwaveforms> data")
+    fs = xs.number(pw.get("samplespersecond")) or xs.number(xs.text(signal_chars, "samplingrate"))
+    if fs is None or fs <= 0:
+        raise ECGFormatError(path, "Philips XML gives no sampling rate")
+    duration_ms = _int_field(path, pw.get("durationperchannel"), "durationperchannel")
+    n_samples = round(duration_ms * fs / 1000.0)
+    labels_attr = (pw.get("leadlabels") or "").split()
+    if labels_attr:
+        n_leads = _int_field(path, pw.get("numberofleads") or str(len(labels_attr)), "numberofleads")
+        labels = labels_attr[:n_leads]
+    else:
+        n_leads = _int_field(path, xs.text(signal_chars, "numberchannelsallocated"), "number of channels")
+        labels = list(_STD12[:n_leads]) + [f"Channel {k + 1}" for k in range(12, n_leads)]
+    if not 1 <= n_leads <= _MAX_LEADS or len(labels) != n_leads:
+        raise ECGFormatError(path, f"Philips XML declares {n_leads} leads; 1 to {_MAX_LEADS} expected")
+    resolution_uv = (
+        xs.number(pw.get("resolution"))
+        or xs.number(xs.text(signal_chars, "resolution"))
+        or xs.number(xs.text(signal_chars, "signalresolution"))
+    )
+    if resolution_uv is None or resolution_uv <= 0:
+        raise ECGFormatError(path, "Philips XML gives no amplitude resolution")
+    encoding = pw.get("dataencoding") or ""
+    compression = pw.get("compression") or (
+        pw.get("compressmethod") if (pw.get("compressflag") or "").lower() == "true" else None
+    )
+    if encoding == "Plain" and compression is None:
+        try:
+            flat = np.array(pw.text.split(), dtype=np.int64)  # type: ignore[union-attr]
+        except ValueError:
+            raise ECGFormatError(path, "Philips XML plain waveform holds a non-integer value") from None
+        if flat.size != n_leads * n_samples:
+            raise ECGFormatError(path, f"Philips XML plain waveform has {flat.size} values, "
+                                 f"expected {n_leads} × {n_samples}")
+        leads = list(flat.reshape(n_leads, n_samples))
+    elif encoding == "Base64" and compression == "XLI":
+        try:
+            data = base64.b64decode(pw.text or "", validate=False)
+        except (binascii.Error, ValueError):
+            raise ECGFormatError(path, "Philips XML waveform is not valid Base64 (truncated?)") from None
+        leads = _xli_decode(path, data, n_leads, n_samples)
+        if tuple(labels[:6]) == _STD12[:6]:
+            _rebuild_limb_leads(leads)
+    else:
+        raise ECGFormatError(
+            path, f"Philips XML waveform encoding {encoding!r} with compression {compression!r} "
+            "is not supported (Base64 + XLI and Plain are)"
+        )
+    signal = np.column_stack([lead[:n_samples] for lead in leads]) * (resolution_uv / 1000.0)
+    return signal, fs, labels, resolution_uv / 1000.0
+
+
+def _date_time(el: Element | None) -> datetime | None:
+    if el is None:
+        return None
+    try:
+        d = date.fromisoformat((el.get("date") or "").strip())
+    except ValueError:
+        return None
+    try:
+        t = datetime.strptime((el.get("time") or "").strip(), "%H:%M:%S").time()
+    except ValueError:
+        return datetime(d.year, d.month, d.day)
+    return datetime.combine(d, t)
+
+
+def _patient(root: Element, when: datetime | None) -> Patient:
+    gp = xs.child(root, "patient", "generalpatientdata")
+    name = xs.child(gp, "name")
+    parts = [xs.text(name, n) for n in ("firstname", "middlename", "lastname")]
+    age_el = xs.child(gp, "age")
+    age = xs.number(xs.text(age_el, "years"))
+    if age is None and xs.number(xs.text(age_el, "months")) is not None:
+        age = xs.number(xs.text(age_el, "months")) / 12.0  # type: ignore[operator]
+    birth: date | None = None
+    try:
+        birth = date.fromisoformat(xs.text(age_el, "dateofbirth") or "")
+    except ValueError:
+        pass
+    height = xs.number(xs.text(gp, "height", "cm"))
+    inch = xs.number(xs.text(gp, "height", "inch"))
+    weight = xs.number(xs.text(gp, "weight", "kg"))
+    lb = xs.number(xs.text(gp, "weight", "lb"))
+    return Patient(
+        name=" ".join(p for p in parts if p) or None,
+        patient_id=xs.text(gp, "patientid"),
+        birth_date=birth,
+        age_years=age if age is not None else xs.age_at(birth, when),
+        sex=xs.sex_code(xs.text(gp, "sex")),
+        height_cm=height if height else (inch * 2.54 if inch else None),
+        weight_kg=weight if weight else (lb * 0.45359237 if lb else None),
+    )
+
+
+def _acquisition(root: Element) -> Acquisition:
+    acq = xs.child(root, "dataacquisition")
+    sc = xs.child(acq, "signalcharacteristics")
+    machine = xs.child(acq, "machine")
+    device = " ".join(
+        t for t in (xs.text(machine), machine.get("detaildescription") if machine is not None else None) if t
+    ) or None
+    low, high = xs.number(xs.text(sc, "hipass")), xs.number(xs.text(sc, "lowpass"))
+    band = (xs.text(sc, "signalbandwidth") or "").split("-")
+    if low is None and len(band) == 2:
+        low, high = xs.number(band[0]), xs.number(band[1])
+    notch = None
+    if (xs.text(sc, "notchfiltered") or "").lower() == "true":
+        notch = xs.number((xs.text(sc, "notchfilterfreqs") or "").split(",")[0])
+    return Acquisition(
+        time=_date_time(acq), device=device, site=xs.text(acq, "acquirer", "institutionname"),
+        filter_low_hz=low, filter_high_hz=high, notch_hz=notch,
+    )
+
+
+def _device(root: Element) -> DeviceInterpretation:
+    interp = xs.child(root, "interpretations", "interpretation")
+    measurements: dict[str, float] = {}
+    statements: list[str] = []
+    codes: list[str] = []
+    if interp is None:
+        return DeviceInterpretation()
+    for block in ("globalmeasurements", "interpretationmeasurements"):
+        for el in xs.child(interp, block) or []:
+            key = _MEASUREMENTS.get(xs.local(el.tag))
+            value = xs.number(el.text)
+            if key is not None and value is not None:
+                measurements.setdefault(key, value)
+    for st in xs.children(interp, "statement"):
+        left = xs.text(st, "leftstatement")
+        if left:
+            statements.append(left)
+        code = xs.text(st, "statementcode")
+        if code:
+            codes.append(code)
+    severity = xs.text(interp, "severity")
+    if severity:
+        statements.append(severity.strip(" -"))
+    return DeviceInterpretation(statements=statements, codes=codes, measurements=measurements)
+
+
+def read(path: Path) -> ECG:
+    """Read a Philips Sierra XML ECG into an :class:`ECG` in millivolts."""
+    root = xs.parse(path)
+    _check_document(path, root)
+    signal, fs, labels, res = _waveforms(path, root)
+    acquisition = _acquisition(root)
+    return make_ecg(
+        signal, fs, labels,
+        patient=_patient(root, acquisition.time), acquisition=acquisition, device=_device(root),
+        source_format="philips-sierra", resolution_mv=tuple([res] * len(labels)),
+    )
+
+
+# --- de-identification -------------------------------------------------------------------
+
+#: identifiers replaced by a keyed pseudonym (or emptied without a key)
+_IDS = {"patientid", "uniquepatientid", "MRN", "mrn", "ordernumber", "uniqueorderid",
+        "documentname", "encounterid", "accountnumber", "visitnumber"}
+#: names, places, people and free text: emptied
+_FREE_TEXT = {
+    "lastname", "firstname", "middlename", "filename", "comments", "editor", "orderremarks",
+    "reasonfororder", "orderbillingcode", "inbox", "operator", "operatorid", "departmentid",
+    "departmentname", "institutionid", "institutionname", "institutionlocationid", "facilityid",
+    "facilityname", "mdsignatureline", "overreader", "reviewer", "technician", "physician",
+    "referringphysician", "orderingphysician", "room", "bed", "location", "address",
+}
+
+
+def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
+    """Rewrite a Sierra XML without patient identity; the waveform text is copied unchanged."""
+    root_check = xs.parse(src)
+    _check_document(src, root_check)
+    tree = xs.load_for_rewrite(src)
+    xs.drop_comments(tree)
+    _age_from_birth_date(tree.getroot(), _date_time(xs.child(root_check, "dataacquisition")))
+    for el in list(tree.getroot().iter()):
+        if not isinstance(el.tag, str):
+            continue
+        name = xs.local(el.tag)
+        parent = el.getparent()
+        if name == "dateofbirth":
+            parent.remove(el)
+            continue
+        if name in _IDS:
+            el.text = options.pseudonym((el.text or "").strip()) or None
+        elif name in _FREE_TEXT or (name == "value" and parent is not None
+                                    and xs.local(parent.tag) == "userdefine"):
+            xs.blank(el)
+        elif name == "machine" and el.get("machineid"):
+            el.set("machineid", options.pseudonym(el.get("machineid")))
+        elif name == "years":
+            age = xs.number(el.text)
+            if age is not None and age > xs.AGE_CAP_YEARS:
+                el.text = str(xs.AGE_CAP_YEARS)
+        elif name in {"leftstatement", "rightstatement"} and xs.looks_like_signature(el.text):
+            el.text = None
+        if el.get("date"):
+            try:
+                d = date.fromisoformat(el.get("date").strip())
+            except ValueError:
+                continue
+            new = xs.shift_date(d, options)
+            if new is None:
+                del el.attrib["date"]
+                el.attrib.pop("time", None)
+            else:
+                el.set("date", new.isoformat())
+    xs.write(tree, dst)
+
+
+def _age_from_birth_date(root: Any, when: datetime | None) -> None:
+    """Where only a birth date gives the age, write the age in years (the date then goes)."""
+    gp = xs.child(xs.child(root, "patient"), "generalpatientdata")
+    age_el = xs.child(gp, "age")
+    if age_el is None or xs.child(age_el, "years") is not None:
+        return
+    birth_text = xs.text(age_el, "dateofbirth")
+    try:
+        birth = date.fromisoformat(birth_text or "")
+    except ValueError:
+        return
+    years = xs.age_at(birth, when)
+    if years is not None:
+        ns = age_el.tag[: -len("age")]
+        years_el = etree.SubElement(age_el, ns + "years")
+        years_el.text = str(int(xs.cap_age(years)))

@@ -1,0 +1,213 @@
+"""Shared plumbing of the XML ECG readers (HL7 aECG, Philips Sierra, GE MUSE).
+
+Reading: every document first passes the hardened parser (:mod:`ecglens.io.xmlsafe`). GE MUSE
+exports always start with ``<!DOCTYPE RestingECG SYSTEM "restecg.dtd">``; such a bare
+document-type declaration is harmless as long as no entity is declared and nothing external
+is fetched, so :func:`parse` can accept it while still refusing every entity declaration
+(billion laughs) and every external reference (XXE).
+
+De-identification: after the hardened parse succeeded, the same bytes are parsed again with
+lxml (entities not resolved, no network, no DTD loading) so the document can be rewritten
+with its namespaces, DOCTYPE, encoding and waveform text unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from lxml import etree
+
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import xmlsafe
+from ecglens.io.deidentify import DeidOptions
+from ecglens.io.registry import check_file
+
+#: HIPAA Safe Harbor: ages above 89 are reported as "90 or older".
+AGE_CAP_YEARS = 90
+
+_BARE_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[A-Za-z_][\w.-]*(\s+(SYSTEM|PUBLIC)\s[^\[>]*)?>")
+
+
+def local(tag: Any) -> str:
+    """Tag name without its ``{namespace}`` (comments and PIs give ``""``)."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def parse(path: Path, *, allow_doctype: bool = False) -> Element:
+    """Hardened parse of ``path``.
+
+    With ``allow_doctype`` a bare ``<!DOCTYPE name SYSTEM "x.dtd">`` (no internal subset) is
+    accepted; entity declarations and external references are still refused.
+    """
+    check_file(path)
+    if not allow_doctype:
+        return xmlsafe.parse(path)
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if b"<!DOCTYPE" in head and not _BARE_DOCTYPE.search(head):
+        raise ECGFormatError(
+            path, "XML refused for safety: the document type declaration has an internal subset "
+            "(documents declaring entities are not accepted)"
+        )
+    try:
+        tree = SafeET.parse(str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise ECGFormatError(
+            path, f"XML refused for safety: {type(exc).__name__} (documents declaring entities "
+            "or referring to external resources are not accepted)"
+        ) from None
+    except SafeET.ParseError as exc:
+        raise ECGFormatError(path, f"malformed or truncated XML ({exc})") from None
+    return tree.getroot()
+
+
+def children(el: Element, name: str) -> list[Element]:
+    """Direct children of ``el`` whose local name is ``name`` (namespace ignored)."""
+    return [c for c in el if local(c.tag) == name]
+
+
+def child(el: Element | None, *names: str) -> Element | None:
+    """Follow a path of local names, first match at each step; None where it breaks."""
+    for name in names:
+        if el is None:
+            return None
+        el = next((c for c in el if local(c.tag) == name), None)
+    return el
+
+
+def descendants(el: Element, name: str) -> Iterator[Element]:
+    return (d for d in el.iter() if local(d.tag) == name)
+
+
+def text(el: Element | None, *names: str) -> str | None:
+    """Stripped text of the element at ``names`` below ``el``; None if absent or empty."""
+    found = child(el, *names) if names else el
+    if found is None or found.text is None:
+        return None
+    value = found.text.strip()
+    return value or None
+
+
+def number(value: str | None) -> float | None:
+    """A finite float from a field, or None ("Failed", "Indeterminate", empty...)."""
+    if value is None:
+        return None
+    try:
+        x = float(value.strip())
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def cap_age(years: float) -> float:
+    return min(years, float(AGE_CAP_YEARS))
+
+
+def sex_code(value: str | None) -> str | None:
+    v = (value or "").strip().lower()
+    return "M" if v in {"m", "male"} else "F" if v in {"f", "female"} else None
+
+
+# --- rewriting (de-identification) -------------------------------------------------------
+
+def load_for_rewrite(path: Path, *, allow_doctype: bool = False) -> etree._ElementTree:
+    """Parse ``path`` for rewriting, after it passed the hardened parser."""
+    parse(path, allow_doctype=allow_doctype)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_blank_text=False, strip_cdata=False,
+    )
+    try:
+        return etree.parse(str(path), parser)
+    except etree.XMLSyntaxError as exc:
+        raise ECGFormatError(path, f"malformed XML ({exc})") from None
+
+
+def drop_comments(tree: etree._ElementTree) -> None:
+    """Remove every XML comment: free text that vendors and people fill with anything."""
+    root = tree.getroot()
+    for c in list(root.iter(etree.Comment)):
+        parent = c.getparent()
+        if parent is not None:
+            if c.tail:
+                prev = c.getprevious()
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + c.tail
+                else:
+                    parent.text = (parent.text or "") + c.tail
+            parent.remove(c)
+    # comments outside the root element are dropped by write(), which serialises the root only
+
+
+def write(tree: etree._ElementTree, dst: Path) -> None:
+    """Write ``tree`` in its original encoding with XML declaration and DOCTYPE.
+
+    Only the root element is serialised, so comments and processing instructions outside it
+    are left behind.
+    """
+    encoding = tree.docinfo.encoding or "UTF-8"
+    data = etree.tostring(
+        tree.getroot(), encoding=encoding, xml_declaration=True, doctype=tree.docinfo.doctype or None
+    )
+    try:
+        dst.write_bytes(data)
+    except OSError as exc:
+        raise ECGFormatError(dst, f"cannot write the de-identified file ({exc.strerror})") from None
+
+
+def set_text(el: Any, value: str | None) -> None:
+    """Replace an element's text (children kept); None empties it."""
+    el.text = value if value else None
+
+
+def blank(el: Any) -> None:
+    """Empty an element and all of its descendants' text and attributes values, keep structure."""
+    for d in el.iter():
+        if not isinstance(d.tag, str):
+            continue
+        if d.text and d.text.strip():
+            d.text = None
+        for k in list(d.attrib):
+            d.attrib[k] = ""
+
+
+def shift_date(d: date, options: DeidOptions) -> date | None:
+    """``d`` after the requested date treatment (None = drop it)."""
+    shifted = options.shift(d)
+    if shifted is None:
+        return None
+    return shifted.date() if isinstance(shifted, datetime) else shifted
+
+
+def shift_datetime(dt: datetime, options: DeidOptions) -> datetime | None:
+    shifted = options.shift(dt)
+    return shifted if isinstance(shifted, datetime) else None
+
+
+_SIGNATURE = re.compile(
+    r"\b(confirmed|overread|over-read|read|reviewed|signed|edited|referred|requested)\s+by\b"
+    r"|\belectronically\s+signed\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_signature(value: str | None) -> bool:
+    """True for a statement such as "Confirmed by SMITH, JOHN (123) on 1/2/2024": it names a person."""
+    return bool(value and _SIGNATURE.search(value))
+
+
+def age_at(birth: date | None, when: datetime | date | None) -> float | None:
+    """Age in whole years on the day of the recording, when both dates are known."""
+    if birth is None or when is None:
+        return None
+    day = when.date() if isinstance(when, datetime) else when
+    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return float(years) if 0 <= years < 150 else None
