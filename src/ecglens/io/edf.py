@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -63,8 +64,54 @@ def _start(edf: edfio.Edf) -> datetime | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Layout:
+    header_len: int
+    n_records: int
+    labels: list[str]
+    samples: list[int]  # per data record, per signal
+
+    @property
+    def record_bytes(self) -> int:
+        return 2 * sum(self.samples)
+
+
+def _layout(path: Path, data: bytes) -> _Layout:
+    """The header's description of the file, checked against the file's real size.
+
+    edfio silently drops an incomplete last data record; a truncated ECG must be refused instead.
+    """
+    if len(data) < 256:
+        raise ECGFormatError(path, "truncated EDF header")
+    try:
+        ns = int(data[252:256].decode("ascii").strip())
+        header_len = int(data[184:192].decode("ascii").strip())
+        n_records = int(data[236:244].decode("ascii").strip())
+        if header_len != 256 * (ns + 1) or ns <= 0 or len(data) < header_len:
+            raise ECGFormatError(path, "EDF header length does not match its signal count")
+        sig = data[256:header_len]
+        labels = [sig[i * 16:(i + 1) * 16].decode("ascii", "replace").strip() for i in range(ns)]
+        off = ns * (16 + 80 + 8 * 5 + 80)  # label, transducer, dimension+ranges, prefilter
+        samples = [int(sig[off + i * 8: off + (i + 1) * 8].decode("ascii").strip()) for i in range(ns)]
+    except (ValueError, UnicodeDecodeError):
+        raise ECGFormatError(path, "EDF header fields are not valid numbers") from None
+    return _Layout(header_len, n_records, labels, samples)
+
+
+def _check_size(path: Path, layout: _Layout, size: int) -> None:
+    expected = layout.header_len + layout.n_records * layout.record_bytes
+    if layout.n_records < 0 or size < expected:
+        raise ECGFormatError(
+            path, f"EDF data records truncated: file has {size} bytes, header declares {expected}"
+        )
+
+
 def read(path: Path) -> ECG:
     """Read the ECG channels of an EDF/EDF+ file into millivolts."""
+    with path.open("rb") as fh:
+        head = fh.read(256)
+        head += fh.read(256 * max(0, int(head[252:256].decode("ascii", "replace").strip() or 0)))
+    _check_size(path, _layout(path, head), path.stat().st_size)
     try:
         edf = edfio.read_edf(path, lazy_load_data=False)
     except (ValueError, OSError, IndexError, UnicodeDecodeError) as exc:
@@ -134,24 +181,15 @@ def _annotation_bytes(raw: bytes) -> bytes:
 def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     """Write a de-identified copy of an EDF/EDF+ file; signal samples are copied byte for byte."""
     data = src.read_bytes()
-    if len(data) < 256:
-        raise ECGFormatError(src, "truncated EDF header")
-    try:
-        ns = int(data[252:256].decode("ascii").strip())
-        header_len = int(data[184:192].decode("ascii").strip())
-        n_records = int(data[236:244].decode("ascii").strip())
-        old_date = datetime.strptime(data[168:176].decode("ascii"), "%d.%m.%y").date()
-    except ValueError:
-        raise ECGFormatError(src, "EDF header fields are not valid numbers/dates") from None
-    if header_len != 256 * (ns + 1) or len(data) < header_len:
-        raise ECGFormatError(src, "EDF header length does not match its signal count")
+    layout = _layout(src, data)
+    _check_size(src, layout, len(data))
+    header_len, n_records, record_bytes = layout.header_len, layout.n_records, layout.record_bytes
+    labels, samples = layout.labels, layout.samples
     sig_hdr = data[256:header_len]
-    labels = [sig_hdr[i * 16:(i + 1) * 16].decode("ascii", "replace").strip() for i in range(ns)]
-    off = ns * (16 + 80 + 8 * 6 + 80)
-    samples = [int(sig_hdr[off + i * 8: off + (i + 1) * 8].decode("ascii").strip()) for i in range(ns)]
-    record_bytes = 2 * sum(samples)
-    if n_records < 0 or len(data) < header_len + n_records * record_bytes:
-        raise ECGFormatError(src, "EDF data records truncated")
+    try:
+        old_date = datetime.strptime(data[168:176].decode("ascii"), "%d.%m.%y").date()
+    except (ValueError, UnicodeDecodeError):
+        raise ECGFormatError(src, "EDF start date is not a valid dd.mm.yy date") from None
     edfplus = data[192:197] == b"EDF+C" or data[192:197] == b"EDF+D"
 
     new_date: date | None = old_date
