@@ -1,0 +1,363 @@
+"""SCP-ECG reader and de-identification, on the three real Welch Allyn files.
+
+The samples are checked against a decoder written here from the standard (default Huffman
+table + first differences, which is what the real files use, as asserted below), independent of
+the ecgdatakit decoder that ecglens.io.scp uses; and against the device's own Section 7 heart
+rate, which pins down the sampling rate and the timing of the decoded beats.
+"""
+
+from __future__ import annotations
+
+import binascii
+import random
+import struct
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import find_peaks
+
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import scp
+from ecglens.io.deidentify import DeidOptions
+from ecglens.io.deidentify import deidentify as deidentify_any
+from ecglens.io.registry import detect_format
+from ecglens.io.registry import read as read_any
+from ecglens.io.scp_structure import join_tags, parse_layout, rebuild, split_tags
+from ecglens.record import STANDARD_LEADS
+
+NAMES = [
+    "ECG_20060620_112352_ANON000002.SCP",
+    "ECG_20070321_110542_ANON000004.SCP",
+    "ECG_20170504_163507_ANON000009.SCP",
+]
+#: SCP-ECG lead codes (EN 1064 Table 4) of the leads present in these files.
+LEAD_CODES = {1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7", 11: "V3R"}
+
+
+@pytest.fixture(scope="module")
+def scp_dir(formats_dir: Path) -> Path:
+    return formats_dir / "scp-ecg"
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def scp_file(request: pytest.FixtureRequest, scp_dir: Path) -> Path:
+    return scp_dir / request.param
+
+
+# --- an independent look at the raw bytes ------------------------------------------------------
+
+
+def _sections(data: bytes) -> dict[int, tuple[int, int]]:
+    """Section id -> (0-based offset, length) from the Section 0 pointer table."""
+    length0 = struct.unpack_from("<I", data, 10)[0]
+    out = {}
+    for pos in range(22, min(6 + length0, len(data) - 9), 10):
+        sid, length, index = struct.unpack_from("<HII", data, pos)
+        if length:
+            out[sid] = (index - 1, length)
+    return out
+
+
+def _body(data: bytes, sid: int) -> bytes:
+    offset, length = _sections(data)[sid]
+    return data[offset + 16: offset + length]
+
+
+def _crc_ok(data: bytes) -> bool:
+    ok = binascii.crc_hqx(data[2:], 0xFFFF) == struct.unpack_from("<H", data, 0)[0]
+    for offset, length in _sections(data).values():
+        chunk = data[offset: offset + length]
+        ok &= binascii.crc_hqx(chunk[2:], 0xFFFF) == struct.unpack_from("<H", chunk, 0)[0]
+    return ok
+
+
+def _default_huffman(chunk: bytes, count: int) -> list[int]:
+    """EN 1064 default Huffman table: 0 -> 0; 1^n 0 s -> ±n (n 1..8); 1^9 0 + 8 bits; 1^10 + 16 bits."""
+    bits = "".join(f"{b:08b}" for b in chunk)
+    pos, out = 0, []
+    while len(out) < count:
+        ones = 0
+        while ones < 10 and bits[pos] == "1":
+            ones += 1
+            pos += 1
+        if ones == 0:
+            out.append(0)
+            pos += 1
+        elif ones <= 8:
+            sign = bits[pos + 1]  # bits[pos] is the terminating 0
+            out.append(-ones if sign == "1" else ones)
+            pos += 2
+        else:
+            width = 8 if ones == 9 else 16
+            pos += 1 if ones == 9 else 0
+            raw = int(bits[pos: pos + width], 2)
+            out.append(raw - (1 << width) if raw >= 1 << (width - 1) else raw)
+            pos += width
+    return out
+
+
+def _hand_decode(data: bytes) -> tuple[dict[str, np.ndarray], int]:
+    """Raw integer samples of every stored lead, and the AVM in nV."""
+    sec2, sec3, sec6 = _body(data, 2), _body(data, 3), _body(data, 6)
+    # What the real files use, so that the decoder above suffices:
+    assert struct.unpack_from("<H", sec2, 0)[0] == 19999, "default Huffman table"
+    assert sec3[1] & 0x01 == 0, "no reference beat subtraction"
+    avm, interval, diff, bimodal = struct.unpack_from("<HHBB", sec6, 0)
+    assert (interval, diff, bimodal) == (1667, 1, 0), "600 Hz, first differences, not bimodal"
+    n_leads = sec3[0]
+    sizes = struct.unpack_from(f"<{n_leads}H", sec6, 6)
+    pos = 6 + 2 * n_leads
+    leads = {}
+    for i, size in enumerate(sizes):
+        start, end, code = struct.unpack_from("<IIB", sec3, 2 + 9 * i)
+        diffs = _default_huffman(sec6[pos: pos + size], end - start + 1)
+        leads[LEAD_CODES[code]] = np.cumsum(diffs)
+        pos += size
+    return leads, avm
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def test_detected_and_read_through_registry(scp_file: Path) -> None:
+    assert detect_format(scp_file) == "scp-ecg"
+    ecg = read_any(scp_file)
+    assert ecg.source_format == "scp-ecg"
+
+
+def test_leads_rate_and_length(scp_file: Path) -> None:
+    ecg = scp.read(scp_file)
+    data = scp_file.read_bytes()
+    sec3 = _body(data, 3)
+    stored = [LEAD_CODES[sec3[2 + 9 * i + 8]] for i in range(sec3[0])]
+    assert ecg.fs == 600.0
+    assert ecg.n_samples == 6000
+    assert ecg.n_leads == 12
+    assert set(ecg.leads) == set(stored) | {"III", "aVR", "aVL", "aVF"}
+    if set(stored) == {"I", "II", "V1", "V2", "V3", "V4", "V5", "V6"}:
+        assert ecg.leads == STANDARD_LEADS
+    i, ii = ecg.lead("I"), ecg.lead("II")
+    np.testing.assert_array_equal(ecg.lead("III"), ii - i)
+    np.testing.assert_allclose(ecg.lead("aVR"), -(i + ii) / 2, atol=1e-12)
+    np.testing.assert_allclose(ecg.lead("aVF"), ii - i / 2, atol=1e-12)
+    assert ecg.resolution_mv is not None and ecg.resolution_mv[0] == pytest.approx(0.00375)
+
+
+def test_paediatric_lead_set_is_reported_as_stored(scp_dir: Path) -> None:
+    # This file's Section 3 holds V3R and V7 instead of V3 and V5 (its statements say a
+    # paediatric lead set was used); the reader must not relabel them as a standard 12-lead.
+    ecg = scp.read(scp_dir / NAMES[0])
+    assert "V3R" in ecg.leads and "V7" in ecg.leads
+    assert not ecg.has_standard_12()
+
+
+def test_samples_match_independent_decode(scp_file: Path) -> None:
+    data = scp_file.read_bytes()
+    raw, avm = _hand_decode(data)
+    ecg = scp.read(scp_file)
+    step_mv = avm / 1e6
+    for name, counts in raw.items():
+        got = ecg.lead(name)
+        assert np.max(np.abs(got - counts * step_mv)) <= step_mv / 2, name
+        np.testing.assert_array_equal(np.round(got / step_mv).astype(np.int64), counts)
+
+
+def test_amplitudes_and_heart_rate_are_physiological(scp_file: Path) -> None:
+    ecg = scp.read(scp_file)
+    lead = ecg.lead("II")
+    baseline = float(np.median(lead))
+    assert abs(baseline) < 0.5
+    peaks, _ = find_peaks(np.abs(lead - baseline), height=0.4 * np.max(np.abs(lead - baseline)),
+                          distance=int(0.3 * ecg.fs))
+    amplitude = np.max(np.abs(lead - baseline))
+    assert 0.3 <= amplitude <= 3.0
+    # The device's own heart rate (Section 7) against the rate of the decoded beats: this
+    # fails if the sampling rate or the sample order were wrong.
+    rr_s = float(np.median(np.diff(peaks))) / ecg.fs
+    assert 60 / rr_s == pytest.approx(ecg.device.measurements["heart_rate_bpm"], abs=3)
+
+
+def test_device_measurements_and_statements(scp_file: Path) -> None:
+    ecg = scp.read(scp_file)
+    m = ecg.device.measurements
+    for key in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
+        assert key in m, key
+    assert 80 <= m["pr_ms"] <= 300 and 60 <= m["qrs_ms"] <= 160 and 250 <= m["qt_ms"] <= 500
+    # QT is derived here from the Section 7 wave boundaries; the device's own QTc (Bazett)
+    # must agree with it.
+    assert m["qt_ms"] / np.sqrt(m["rr_ms"] / 1000) == pytest.approx(m["qtc_bazett_ms"], abs=2)
+    assert ecg.device.statements
+    assert any("sinusrytm" in s for s in ecg.device.statements)
+
+
+def test_patient_and_acquisition_fields(scp_dir: Path) -> None:
+    ecg = scp.read(scp_dir / NAMES[0])
+    assert ecg.patient.patient_id == "ANON000002"
+    assert ecg.patient.age_years == 36
+    # The anonymiser's placeholders, written with a big-endian year (see decode_date).
+    assert ecg.patient.birth_date == date(1900, 1, 1)
+    assert ecg.acquisition.time == datetime(2000, 1, 1, 0, 0, 0)
+    assert ecg.acquisition.device is not None and "Welch Allyn" in ecg.acquisition.device
+
+
+# --- damaged and hostile files ----------------------------------------------------------------
+
+
+def _refresh_crcs(data: bytes) -> bytes:
+    """Recompute every CRC so that only the structural checks can catch a change."""
+    buf = bytearray(data)
+    for offset, length in _sections(bytes(buf)).values():
+        if 16 <= length and 0 <= offset and offset + length <= len(buf):
+            struct.pack_into("<H", buf, offset, binascii.crc_hqx(bytes(buf[offset + 2: offset + length]), 0xFFFF))
+    struct.pack_into("<H", buf, 0, binascii.crc_hqx(bytes(buf[2:]), 0xFFFF))
+    return bytes(buf)
+
+
+def _expect_format_error(tmp_path: Path, data: bytes, name: str = "bad.SCP") -> ECGFormatError:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ECGFormatError) as info:
+        scp.read(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def test_truncated_files(tmp_path: Path, scp_dir: Path) -> None:
+    data = (scp_dir / NAMES[1]).read_bytes()
+    cuts = sorted({1, 6, 21, 22, 40, 150, 400, 2100, len(data) - 1, *range(0, len(data), 997)})
+    for cut in cuts:
+        _expect_format_error(tmp_path, data[:cut])
+        # Also with the record size and CRC made consistent, so the section pointers are hit.
+        if cut > 22:
+            fixed = bytearray(data[:cut])
+            struct.pack_into("<I", fixed, 2, cut)
+            struct.pack_into("<H", fixed, 0, binascii.crc_hqx(bytes(fixed[2:]), 0xFFFF))
+            _expect_format_error(tmp_path, bytes(fixed))
+
+
+def test_flipped_header_bytes(tmp_path: Path, scp_dir: Path) -> None:
+    data = (scp_dir / NAMES[2]).read_bytes()
+    for pos in range(400):
+        bad = bytearray(data)
+        bad[pos] ^= 0xFF
+        _expect_format_error(tmp_path, bytes(bad))
+
+
+def test_bad_crc_is_named(tmp_path: Path, scp_dir: Path) -> None:
+    data = bytearray((scp_dir / NAMES[0]).read_bytes())
+    offset, _ = _sections(bytes(data))[6]
+    data[offset + 100] ^= 0x01
+    err = _expect_format_error(tmp_path, bytes(data))
+    assert "CRC" in err.problem
+
+
+def test_hostile_sample_count_refused_before_allocation(tmp_path: Path, scp_dir: Path) -> None:
+    data = bytearray((scp_dir / NAMES[0]).read_bytes())
+    offset, _ = _sections(bytes(data))[3]
+    struct.pack_into("<I", data, offset + 16 + 2 + 4, 0xFFFFFFF0)  # lead 1 ends at sample 4e9
+    err = _expect_format_error(tmp_path, _refresh_crcs(bytes(data)))
+    assert "declares" in err.problem
+
+
+def test_section_pointing_past_end(tmp_path: Path, scp_dir: Path) -> None:
+    data = bytearray((scp_dir / NAMES[0]).read_bytes())
+    for pos in range(22, 6 + 136, 10):
+        if struct.unpack_from("<H", data, pos)[0] == 6:
+            struct.pack_into("<I", data, pos + 6, len(data) - 10)
+    err = _expect_format_error(tmp_path, _refresh_crcs(bytes(data)))
+    assert "past the end" in err.problem
+
+
+def test_random_corruption_with_valid_crcs_never_escapes(tmp_path: Path, scp_dir: Path) -> None:
+    """Mutations a CRC cannot catch (the CRCs are recomputed): an ECG or ECGFormatError, nothing else."""
+    rng = random.Random(1064)
+    data = (scp_dir / NAMES[2]).read_bytes()
+    end_of_headers = _sections(data)[6][0] + 16 + 2 + 16  # through Section 6's lead sizes
+    path = tmp_path / "mutated.SCP"
+    for _ in range(60):
+        bad = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            bad[rng.randrange(6, end_of_headers)] = rng.randrange(256)
+        path.write_bytes(_refresh_crcs(bytes(bad)))
+        try:
+            ecg = scp.read(path)
+        except ECGFormatError:
+            continue
+        assert ecg.n_samples > 0 and np.all(np.isfinite(ecg.signal))
+
+
+# --- de-identification ------------------------------------------------------------------------
+
+_PHI = {
+    0: b"Doe-Smithson\x00", 1: b"Janet\x00", 2: b"P123456789\x00", 3: b"Maidenname\x00",
+    5: b"\xae\x07\x02\x03",  # birth date 1966-02-03, little-endian as the standard says
+    13: b"Referred by Dr Zhivago\x00", 16: b"St Elsewhere Hospital\x00", 18: b"Cardiology Ward 7\x00",
+    20: b"Dr Referring Physician\x00", 21: b"Dr Confirming Physician\x00", 22: b"Tech Techname\x00",
+    23: b"Room 101\x00", 30: b"Patient is the mayor\x00", 31: b"SEQ-998877\x00", 200: b"VENDOR-PHI\x00",
+}
+
+
+def _with_phi(data: bytes) -> bytes:
+    """A real file whose Section 1 carries identifying values in every identifying tag."""
+    path = Path("<test>")
+    sections = parse_layout(data, path)
+    tags = [(t, v) for t, v in split_tags(sections[1].body(data), path) if t not in _PHI and t != 4]
+    return rebuild(data, sections, {1: join_tags([*_PHI.items(), *tags])})
+
+
+def _signal_sections_identical(a: bytes, b: bytes) -> None:
+    for sid in (2, 3, 4, 5, 6, 7, 10):
+        oa, la = _sections(a)[sid]
+        ob, lb = _sections(b)[sid]
+        assert a[oa: oa + la] == b[ob: ob + lb], f"Section {sid} changed"
+
+
+def test_deidentify_removes_injected_phi(tmp_path: Path, scp_dir: Path) -> None:
+    src = tmp_path / "phi.SCP"
+    src.write_bytes(_with_phi((scp_dir / NAMES[1]).read_bytes()))
+    before = scp.read(src)
+    assert before.patient.name == "Janet Doe-Smithson"
+    assert before.patient.birth_date == date(1966, 2, 3)
+    dst = tmp_path / "deid.SCP"
+    deidentify_any(src, dst, DeidOptions(pseudonym_key=b"secret", date_shift_days=-30))
+    out = dst.read_bytes()
+    for value in _PHI.values():
+        text = value.rstrip(b"\x00")
+        if len(text) > 4:
+            assert text not in out, text
+    assert _crc_ok(out)
+    _signal_sections_identical(src.read_bytes(), out)
+    after = scp.read(dst)
+    np.testing.assert_array_equal(after.signal, before.signal)
+    assert after.patient.name is None and after.patient.birth_date is None
+    assert after.patient.patient_id == DeidOptions(pseudonym_key=b"secret").pseudonym("P123456789")
+    assert after.patient.age_years == 33  # computed from the birth date before it was dropped
+    assert after.acquisition.time == datetime(1999, 12, 2, 0, 0, 0)
+    assert after.acquisition.site is None
+
+
+def test_deidentify_real_files(tmp_path: Path, scp_file: Path) -> None:
+    dst = tmp_path / "deid.SCP"
+    scp.deidentify(scp_file, dst, DeidOptions(drop_dates=True))
+    src_bytes, out = scp_file.read_bytes(), dst.read_bytes()
+    before, after = scp.read(scp_file), scp.read(dst)
+    for text in (b"REMOV", before.patient.patient_id.encode()):
+        assert text not in out
+    assert _crc_ok(out)
+    _signal_sections_identical(src_bytes, out)
+    np.testing.assert_array_equal(after.signal, before.signal)
+    assert after.leads == before.leads and after.fs == before.fs
+    assert after.patient.patient_id is None and after.acquisition.time is None
+    assert after.patient.age_years == min(before.patient.age_years or 0, 90)
+    assert after.device.statements == before.device.statements
+    assert after.device.measurements == before.device.measurements
+    assert _body(out, 8)[1:8] == bytes(7)  # interpretation date and time dropped too
+
+
+def test_deidentify_keeps_dates_when_asked(tmp_path: Path, scp_dir: Path) -> None:
+    dst = tmp_path / "deid.SCP"
+    scp.deidentify(scp_dir / NAMES[2], dst, DeidOptions())
+    assert scp.read(dst).acquisition.time == datetime(2000, 1, 1, 0, 0, 0)
+    assert _body(dst.read_bytes(), 8)[1:8] == _body((scp_dir / NAMES[2]).read_bytes(), 8)[1:8]
