@@ -107,10 +107,26 @@ def _looks_like_wfdb_header(head: bytes) -> bool:
     return 0 < n_sig == len(body) and all(re.match(rb"\S+[ \t]+\d", ln) for ln in body)
 
 
+def _looks_like_xml(head: bytes) -> bool:
+    """XML in UTF-8 (with or without BOM) or UTF-16 (Philips Sierra 1.04 exports are UTF-16)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head[2:].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", "ignore").encode()
+    elif head.startswith((b"<\0", b"\0<")):
+        head = head.replace(b"\0", b"")
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
 def _xml_root(p: Path) -> str:
-    """Local name of the root element, stopping at its start tag (DTDs and entities refused)."""
+    """Local name of the root element, read up to its start tag only.
+
+    A bare ``<!DOCTYPE RestingECG SYSTEM "restecg.dtd">`` (every GE MUSE export has one) is let
+    through, as :mod:`ecglens.io.xmlsupport` does: nothing external is loaded. Entity
+    declarations (billion laughs) and external references (XXE) are refused.
+    """
     try:
-        for _, elem in SafeET.iterparse(str(p), events=("start",), forbid_dtd=True):
+        for _, elem in SafeET.iterparse(
+            str(p), events=("start",), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        ):
             return elem.tag.rsplit("}", 1)[-1]
     except DefusedXmlException as exc:
         raise ECGFormatError(
@@ -143,8 +159,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "scp-ecg"
     if len(head) >= 256 and head[:8] == b"0       ":
         return "edf"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
+    if _looks_like_xml(head):
         root = _xml_root(p)
         fmt = _XML_ROOTS.get(root.lower())
         if fmt is None:
@@ -216,12 +231,15 @@ def _vet_wfdb_header(p: Path, hea: Path) -> bytes:
         if ("/" in text_name or "\\" in text_name or text_name.startswith((".", "~"))
                 or os.path.isabs(text_name) or ":" in text_name):
             raise ECGFormatError(
-                p, f"WFDB header names {kind} {text_name[:60]!r}, which is outside the header's "
-                "folder; only plain file names next to the header are allowed"
+                p, f"WFDB header names {kind} {text_name[:60]!r}: only plain file names in the "
+                "header's own folder are allowed, never a path outside it"
             )
         target = hea.parent / (text_name + ".hea" if kind == "segment" else text_name)
         if target.exists():
-            check_file(target)
+            try:
+                check_file(target)
+            except ECGFormatError as exc:
+                raise ECGFormatError(p, f"{kind} {text_name!r} named in the header: {exc.problem}") from None
     return text
 
 
