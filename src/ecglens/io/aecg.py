@@ -108,7 +108,7 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
             continue
         digits = xs.text(value, "digits")
         if digits is None:
-            continue  # a sequence without samples (e.g. an annotation-only lead) adds nothing
+            raise ECGFormatError(path, f"HL7 aECG lead {code or '?'} has no <digits> samples")
         scale = xs.child(value, "scale")
         to_mv = _quantity(path, scale, "scale", _TO_MV)
         origin = xs.child(value, "origin")
