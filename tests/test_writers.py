@@ -1,0 +1,96 @@
+"""WFDB and EDF writers: round trips of real records keep every sample to its quantisation step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from ecglens.exceptions import ECGSignalError
+from ecglens.io import detect_format, read
+from ecglens.io.writers import write_edf, write_wfdb
+from ecglens.record import ECG
+
+
+def _records(ptbxl_dir: Path, ludb_dir: Path, formats_dir: Path) -> list[Path]:
+    ptbxl = sorted((ptbxl_dir / "records100").rglob("*_lr.hea"))[::2011][:4]
+    return (
+        ptbxl
+        + [ludb_dir / "data" / f"{i}.hea" for i in (2, 33, 99)]
+        + [formats_dir / "physionet-challenge" / n for n in ("E07504.hea", "JS20003.hea", "JS20008.hea")]
+        + [Path(get_testdata_file("waveform_ecg.dcm"))]
+    )
+
+
+def _assert_round_trip(ref: ECG, back: ECG, *, exact: bool) -> None:
+    assert back.leads == ref.leads
+    assert back.fs == ref.fs and back.n_samples == ref.n_samples
+    step = np.asarray(ref.resolution_mv)
+    err = np.abs(back.signal - ref.signal) / step
+    # within one quantisation step always; WFDB at the source step is exact up to float rounding
+    assert np.nanmax(err) < (1e-6 if exact else 0.5)
+    assert np.array_equal(np.isnan(back.signal), np.isnan(ref.signal))
+
+
+def test_wfdb_and_edf_round_trips(tmp_path: Path, ptbxl_dir: Path, ludb_dir: Path,
+                                  formats_dir: Path) -> None:
+    for i, src in enumerate(_records(ptbxl_dir, ludb_dir, formats_dir)):
+        ref = read(src)
+        assert ref.resolution_mv is not None
+        hea = write_wfdb(ref, tmp_path / f"rec{i}")
+        _assert_round_trip(ref, read(hea), exact=True)
+        edf = write_edf(ref, tmp_path / f"rec{i}.edf")
+        assert detect_format(edf) == "edf"
+        _assert_round_trip(ref, read(edf), exact=False)
+
+
+def test_wfdb_round_trip_keeps_metadata(tmp_path: Path, formats_dir: Path) -> None:
+    ref = read(formats_dir / "physionet-challenge" / "JS20005.hea")
+    back = read(write_wfdb(ref, tmp_path / "x"))
+    assert back.device.codes == ref.device.codes
+    assert back.patient.age_years == ref.patient.age_years and back.patient.sex == ref.patient.sex
+
+
+def test_edf_refuses_length_it_cannot_store(tmp_path: Path, formats_dir: Path) -> None:
+    # 650000 samples at 360 Hz = 1805.5 s: no record length of at most 8 characters divides it
+    ref = read(formats_dir / "mitbih" / "100.hea")
+    with pytest.raises(ECGSignalError, match="whole EDF data records"):
+        write_edf(ref, tmp_path / "odd.edf")
+    # a length that is one record of 9.998 s is fine
+    short = read(formats_dir / "physionet-challenge" / "E07505.hea")
+    short = short.replace(signal=short.signal[:4999])
+    assert read(write_edf(short, tmp_path / "short.edf")).n_samples == 4999
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ecglens.cli", *args],
+                          check=False, capture_output=True, text=True, timeout=300)
+
+
+def test_convert_cli(tmp_path: Path, formats_dir: Path) -> None:
+    src = formats_dir / "physionet-challenge" / "E07506.hea"
+    ref = read(src)
+    r = _cli("convert", str(src), str(tmp_path / "out.edf"))
+    assert r.returncode == 0, r.stderr
+    _assert_round_trip(ref, read(tmp_path / "out.edf"), exact=False)
+    r = _cli("convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
+    assert r.returncode == 0, r.stderr
+    back = read(tmp_path / "back.hea")
+    assert np.nanmax(np.abs(back.signal - ref.signal)) <= max(ref.resolution_mv or (0,))
+    r = _cli("convert", str(src), str(tmp_path / "out.xyz"))
+    assert r.returncode == 2 and "--to" in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+
+
+def test_convert_cli_truncated_input_is_one_line_error(tmp_path: Path) -> None:
+    data = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
+    bad = tmp_path / "cut.dcm"
+    bad.write_bytes(data[: len(data) // 2])
+    r = _cli("convert", str(bad), str(tmp_path / "x.edf"))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "cut.dcm" in r.stderr
