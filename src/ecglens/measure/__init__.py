@@ -1,0 +1,7 @@
+"""Clinical measurements: intervals, QTc, axes, signal quality and lead reversal."""
+
+from ecglens.measure.analysis import Analysis, analyze, measure
+from ecglens.measure.results import LeadQuality, LeadReversal, Measurements, Quality
+
+__all__ = ["Analysis", "analyze", "measure", "Measurements", "Quality", "LeadQuality",
+           "LeadReversal"]

@@ -1,0 +1,230 @@
+"""The measurement pipeline: quality → R peaks → beat typing → median beats → delineation → numbers.
+
+Everything runs at an internal 500 Hz (records at other rates are resampled once, anti-aliased)
+so that filters, windows and thresholds mean the same thing for every device; results are mapped
+back to the record's own sampling rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecglens.exceptions import ECGSignalError
+from ecglens.measure.beats import classify_beats, median_beats, rr_irregularity
+from ecglens.measure.delineate import Fiducials, delineate
+from ecglens.measure.intervals import frontal_axis, net_area, qtc
+from ecglens.measure.results import LeadReversal, Measurements, Quality
+from ecglens.measure.reversal import detect_reversal
+from ecglens.record import ECG, STANDARD_LEADS
+from ecglens.signal.filters import clean, powerline_frequency, resample
+from ecglens.signal.quality import lead_quality, record_quality
+from ecglens.signal.rpeaks import detect_rpeaks
+
+__all__ = ["Analysis", "analyze", "measure", "WORK_FS"]
+
+WORK_FS = 500.0
+MIN_FS = 100.0
+BEFORE_S, AFTER_S = 0.45, 0.75  # median-beat window around R
+IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the measurement stage found in one ECG (sample indices at ``ecg.fs``)."""
+
+    measurements: Measurements
+    quality: Quality
+    lead_reversal: LeadReversal
+    rpeaks: np.ndarray
+    beat_types: list[str]
+    median_beats: np.ndarray  # leads × samples, mV
+    median_r_index: int
+    fiducials: dict[str, int | None]
+    rr_irregular: bool
+    p_waves_present: bool
+    leads: tuple[str, ...] = ()
+    fs: float = WORK_FS
+    beat_fiducials: list[dict[str, int | None]] = field(default_factory=list)
+
+
+def _empty(ecg_fs: float, n_leads: int, leads: tuple[str, ...], quality: Quality,
+           reason: str) -> Analysis:
+    names = [f for f in Measurements.model_fields if f != "not_measured"]
+    return Analysis(
+        measurements=Measurements(not_measured={k: reason for k in names}),
+        quality=quality,
+        lead_reversal=LeadReversal(),
+        rpeaks=np.zeros(0, dtype=np.int64),
+        beat_types=[],
+        median_beats=np.zeros((n_leads, 0)),
+        median_r_index=0,
+        fiducials={k: None for k in ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")},
+        rr_irregular=False,
+        p_waves_present=False,
+        leads=leads,
+        fs=ecg_fs,
+    )
+
+
+def _fill_nans(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation over NaN/inf samples per lead; all-missing leads become zeros."""
+    bad = ~np.isfinite(x)
+    frac = bad.mean(axis=0) if x.shape[0] else np.ones(x.shape[1])
+    if not bad.any():
+        return x, frac
+    x = x.copy()
+    t = np.arange(x.shape[0])
+    for j in np.flatnonzero(bad.any(axis=0)):  # per lead, not per sample
+        ok = ~bad[:, j]
+        x[:, j] = np.interp(t, t[ok], x[ok, j]) if ok.any() else 0.0
+    return x, frac
+
+
+def _standardise(ecg: ECG) -> ECG:
+    try:
+        return ecg.to_standard_12()
+    except ECGSignalError:
+        return ecg
+
+
+def analyze(ecg: ECG) -> Analysis:
+    """Measure one ECG. Never raises on bad signals: it reports them in ``quality`` instead.
+
+    Raises ECGSignalError only for inputs that are not an ECG at all (no samples, no leads).
+    """
+    if not isinstance(ecg, ECG):
+        raise ECGSignalError(f"analyze() needs an ecglens ECG record, got {type(ecg).__name__}")
+    if ecg.n_leads == 0 or ecg.n_samples == 0:
+        raise ECGSignalError("the record holds no samples")
+    ecg = _standardise(ecg)
+    leads = ecg.leads
+    if ecg.fs < MIN_FS:
+        q = Quality(verdict="unacceptable",
+                    reasons=[f"sampling rate {ecg.fs:g} Hz is below the {MIN_FS:g} Hz minimum"])
+        return _empty(ecg.fs, ecg.n_leads, leads, q, "sampling rate too low")
+    raw, nan_frac = _fill_nans(np.asarray(ecg.signal, dtype=np.float64))
+    x = resample(raw, ecg.fs, WORK_FS)
+    fs = WORK_FS
+    scale = ecg.fs / fs  # internal index -> record index
+    duration = ecg.n_samples / ecg.fs
+    if x.shape[0] < int(1.0 * fs):
+        lq = lead_quality(x, fs, leads, nan_frac) if x.shape[0] > 16 else []
+        q = record_quality(lq, duration_s=duration, n_beats=0)
+        return _empty(ecg.fs, ecg.n_leads, leads, q, "record too short")
+
+    lq = lead_quality(x, fs, leads, nan_frac)
+    usable = np.array([q.verdict != "unacceptable" for q in lq])
+    extra: list[str] = []
+    line = powerline_frequency(x, fs)
+    filt = clean(x, fs, high_hz=100.0, powerline_hz=line)
+    if not usable.any():
+        q = record_quality(lq, duration_s=duration, n_beats=0)
+        return _empty(ecg.fs, ecg.n_leads, leads, q, "no usable lead")
+    r0 = detect_rpeaks(filt, fs, usable=usable)
+    q = record_quality(lq, duration_s=duration, n_beats=int(r0.size), extra=extra)
+    if q.verdict == "unacceptable" or r0.size < 2:
+        return _empty(ecg.fs, ecg.n_leads, leads, q,
+                      "signal quality unacceptable: " + "; ".join(q.reasons))
+    beats = classify_beats(filt[:, usable], r0, fs)
+    r = beats.rpeaks
+    rr = np.diff(r) / fs
+    irr = rr_irregularity(rr) > IRREGULAR_RR
+    dom = r[beats.dominant]
+    med = median_beats(filt, dom, fs, BEFORE_S, AFTER_S)
+    ridx = int(round(BEFORE_S * fs))
+    rr_s = float(np.mean(rr))
+    # individual dominant beats in the median frame, for the P-wave reproducibility test
+    from ecglens.measure.beats import _windows
+
+    indiv = _windows(filt, dom, ridx, med.shape[1] - ridx)
+    indiv = indiv[~np.isnan(indiv).any(axis=(1, 2))]
+    med_use = np.where(usable[:, None], med, 0.0)
+    indiv = np.where(usable[None, :, None], indiv, 0.0)
+    fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats_p=indiv, rr_irregular=irr)
+
+    meas = _measurements(fid, med_use, leads, fs, rr_s, rr.size, usable)
+    rev = detect_reversal(med_use, leads, fid, fs) if q.verdict != "unacceptable" else LeadReversal()
+
+    def back(i: int | None) -> int | None:
+        return None if i is None else int(round(i * scale))
+
+    med_out = med if abs(scale - 1) < 1e-9 else resample(med.T, fs, ecg.fs).T
+    return Analysis(
+        measurements=meas,
+        quality=q,
+        lead_reversal=rev,
+        rpeaks=np.clip(np.round(r * scale).astype(np.int64), 0, ecg.n_samples - 1),
+        beat_types=beats.types,
+        median_beats=med_out,
+        median_r_index=int(round(ridx * scale)),
+        fiducials={k: back(v) for k, v in fid.as_dict().items()},
+        rr_irregular=irr,
+        p_waves_present=fid.p_present,
+        leads=leads,
+        fs=ecg.fs,
+    )
+
+
+def _measurements(fid: Fiducials, med: np.ndarray, leads: tuple[str, ...], fs: float,
+                  rr_s: float, n_rr: int, usable: np.ndarray) -> Measurements:
+    ms = 1000.0 / fs
+    out: dict[str, float | None] = {}
+    why: dict[str, str] = {}
+    out["rr_ms"] = rr_s * 1000.0
+    out["heart_rate_bpm"] = 60.0 / rr_s
+    if fid.qrs_on is not None and fid.qrs_off is not None:
+        out["qrs_ms"] = (fid.qrs_off - fid.qrs_on) * ms
+    else:
+        why["qrs_ms"] = fid.reasons.get("qrs", "QRS not delineated")
+    if fid.qrs_on is not None and fid.t_off is not None:
+        out["qt_ms"] = (fid.t_off - fid.qrs_on) * ms
+        out.update(qtc(out["qt_ms"], out["rr_ms"]))
+    else:
+        r = fid.reasons.get("t", fid.reasons.get("qrs", "T wave end not found"))
+        for k in ("qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "qtc_framingham_ms",
+                  "qtc_hodges_ms"):
+            why[k] = r
+    if fid.p_present and fid.p_on is not None and fid.p_off is not None and fid.qrs_on is not None:
+        out["p_duration_ms"] = (fid.p_off - fid.p_on) * ms
+        out["pr_ms"] = (fid.qrs_on - fid.p_on) * ms
+    else:
+        r = fid.reasons.get("p", "P wave not found")
+        why["p_duration_ms"] = why["pr_ms"] = r
+        why["p_axis_deg"] = r
+
+    names = list(leads)
+    have = "I" in names and "aVF" in names and usable[names.index("I")] and usable[names.index("aVF")]
+    if not have:
+        for k in ("p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
+            why[k] = "leads I and aVF are needed for the frontal axis"
+    elif fid.qrs_on is not None:
+        i_, f_ = med[names.index("I")], med[names.index("aVF")]
+        pr = slice(max(fid.qrs_on - int(0.016 * fs), 0), max(fid.qrs_on - int(0.004 * fs), 1))
+        bi, bf = float(np.median(i_[pr])), float(np.median(f_[pr]))
+        windows = {"qrs_axis_deg": (fid.qrs_on, fid.qrs_off)}
+        if fid.t_off is not None and fid.qrs_off is not None:
+            windows["t_axis_deg"] = (fid.qrs_off, fid.t_off)
+        else:
+            why["t_axis_deg"] = why.get("qt_ms", "T wave not delineated")
+        if fid.p_present and fid.p_on is not None:
+            windows["p_axis_deg"] = (fid.p_on, fid.p_off)
+        for k, (a, b) in windows.items():
+            ax = frontal_axis(net_area(i_, a, b, bi), net_area(f_, a, b, bf))
+            if ax is None:
+                why[k] = "no net deflection in I or aVF"
+            out[k] = ax
+    if n_rr < 1:
+        why["heart_rate_bpm"] = why["rr_ms"] = "fewer than two beats"
+        out["heart_rate_bpm"] = out["rr_ms"] = None
+    clean_out = {k: (None if v is None else round(float(v), 1)) for k, v in out.items()}
+    return Measurements(**clean_out, not_measured=why)
+
+
+def measure(ecg: ECG) -> Measurements:
+    """The global measurements of one ECG (see ``analyze`` for the full result)."""
+    return analyze(ecg).measurements
+
+
+_ = STANDARD_LEADS

@@ -1,0 +1,197 @@
+"""Global delineation of the median beats, all leads combined (the way electrocardiographs do it).
+
+* QRS onset / offset: where the spatial velocity (root of the summed squared slopes of all
+  leads) leaves / returns to the isoelectric level, with thresholds set between the noise floor
+  and the QRS peak velocity (Glasgow / 12SL style global boundaries).
+* T offset: the trapezium-area method (Vázquez-Seisdedos et al., 2011) on the spatial magnitude
+  of the baseline-corrected ST-T segment; robust to T-wave shape and polarity in single leads.
+* P onset / offset: the same trapezium method on the spatial magnitude of the P window, run only
+  if the P wave passes a presence test: large enough in the median beat and reproducible from
+  beat to beat. In atrial fibrillation the fibrillatory waves are not locked to the QRS, average
+  out of the median beat and fail the test, so P is reported absent instead of invented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecglens.signal.filters import lowpass
+
+__all__ = ["Fiducials", "delineate"]
+
+# thresholds as fractions of (peak - noise) of the spatial velocity; chosen on odd LUDB records
+CORE_FRACTION = 0.10
+QRS_ON_FRACTION = 0.01
+QRS_OFF_FRACTION = 0.02
+EDGE_S = 0.04
+P_REACH_S = 0.06  # trapezium bound beyond the steepest point of the P wave
+GAP_S = 0.012  # a dip of the velocity shorter than this does not end the QRS
+
+
+@dataclass
+class Fiducials:
+    p_on: int | None = None
+    p_off: int | None = None
+    qrs_on: int | None = None
+    qrs_off: int | None = None
+    t_off: int | None = None
+    t_peak: int | None = None
+    p_present: bool = False
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {"p_on": self.p_on, "p_off": self.p_off, "qrs_on": self.qrs_on,
+                "qrs_off": self.qrs_off, "t_off": self.t_off}
+
+
+def _trapezium(y: np.ndarray, xm: int, xr: int) -> int:
+    """Trapezium-area end point of a hump in y between its steepest point xm and a bound xr.
+
+    Works on either side: xr < xm searches leftwards (wave onset).
+    """
+    if xr == xm:
+        return xm
+    step = 1 if xr > xm else -1
+    xi = np.arange(xm, xr + step, step)
+    area = 0.5 * (y[xm] - y[xi]) * np.abs(2 * xr - xi - xm)
+    # on the rising side of an onset the hump is to the right; same formula, mirrored
+    return int(xi[int(np.argmax(area))])
+
+
+def _extent(above: np.ndarray, start: int, gap: int, direction: int, stop: int) -> int:
+    """Walk from start in direction while above-threshold samples continue (gaps < gap)."""
+    idx = np.flatnonzero(above)
+    if direction < 0:
+        idx = idx[(idx <= start) & (idx >= stop)][::-1]
+    else:
+        idx = idx[(idx >= start) & (idx <= stop)]
+    if idx.size == 0:
+        return start
+    steps = np.abs(np.diff(idx))
+    brk = np.flatnonzero(steps > gap)
+    return int(idx[brk[0]] if brk.size else idx[-1])
+
+
+def _run(above: np.ndarray, start: int, direction: int, stop: int) -> int:
+    """Last index reached from start in direction while above stays true (no gaps), up to stop."""
+    i = start
+    while i != stop and above[i + direction]:
+        i += direction
+    return i
+
+
+def delineate(
+    med: np.ndarray,
+    r: int,
+    fs: float,
+    rr_s: float,
+    *,
+    beats_p: np.ndarray | None = None,
+    rr_irregular: bool = False,
+) -> Fiducials:
+    """Global fiducials of the median beats ``med`` (leads × samples, mV) with R at index r.
+
+    Args:
+        beats_p: individual dominant beats (beats × leads × samples, same frame) for the P-wave
+            reproducibility test; None skips that part of the test.
+        rr_irregular: rhythm irregularity from the RR series; makes the P presence test stricter.
+    """
+    fid = Fiducials()
+    n = med.shape[1]
+    ms = fs / 1000.0
+    if not np.isfinite(med).all() or n < int(0.5 * fs):
+        fid.reasons["qrs"] = "median beat incomplete"
+        return fid
+    qrs_lp = lowpass(med.T, fs, 40.0).T
+    slope = np.diff(qrs_lp, axis=1, prepend=qrs_lp[:, :1]) * fs
+    sv = np.sqrt((slope * slope).sum(axis=0))
+    lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
+    core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
+    peak_i = core.start + int(np.argmax(sv[core]))
+    peak = sv[peak_i]
+    noise = float(np.percentile(sv, 10))
+    if peak <= 3 * noise or peak <= 0:
+        fid.reasons["qrs"] = "no QRS complex distinguishable from noise in the median beat"
+        return fid
+    gap = max(int(GAP_S * fs), 1)
+    # stage 1: the robust core of the complex at a high threshold (dips shorter than GAP_S merge)
+    core_thr = noise + CORE_FRACTION * (peak - noise)
+    on = _extent(sv > core_thr, peak_i, gap, -1, lo)
+    off = _extent(sv > core_thr, peak_i, gap, +1, hi)
+    # stage 2: follow the slope down to a low threshold, without gaps and at most EDGE_S, so a
+    # low threshold finds the true foot of the complex but cannot run into the P or T wave
+    edge = int(EDGE_S * fs)
+    on = _run(sv > noise + QRS_ON_FRACTION * (peak - noise), on, -1, max(on - edge, lo))
+    off = _run(sv > noise + QRS_OFF_FRACTION * (peak - noise), off, +1, min(off + edge, hi))
+    fid.qrs_on, fid.qrs_off = on, off
+
+    # isoelectric level per lead: the PR segment just before QRS onset
+    pr_seg = slice(max(on - int(16 * ms), 0), max(on - int(4 * ms), 1))
+    base = np.median(med[:, pr_seg], axis=1, keepdims=True)
+    slow = lowpass((med - base).T, fs, 15.0).T
+
+    # T wave: between QRS offset and the earlier of 650 ms after onset and the next beat's P
+    t_lo = off + int(60 * ms)
+    t_hi = min(on + int(650 * ms), r + int(max(rr_s, 0.3) * 1000 * ms * 0.8), n - 2)
+    if t_hi - t_lo > int(60 * ms):
+        mag = np.sqrt((slow * slow).sum(axis=0))
+        tp = t_lo + int(np.argmax(mag[t_lo:t_hi]))
+        d = np.diff(mag[tp:t_hi + 1])
+        if d.size:
+            xm = tp + int(np.argmin(d))
+            xr = min(xm + int(250 * ms), t_hi)
+            fid.t_peak, fid.t_off = tp, _trapezium(mag, xm, xr)
+    if fid.t_off is None:
+        fid.reasons["t"] = "T wave end not found inside the beat"
+
+    _delineate_p(fid, med, slow, on, r, fs, rr_s, beats_p, base, rr_irregular)
+    return fid
+
+
+def _delineate_p(
+    fid: Fiducials, med: np.ndarray, slow: np.ndarray, on: int, r: int, fs: float, rr_s: float,
+    beats_p: np.ndarray | None, base: np.ndarray, rr_irregular: bool,
+) -> None:
+    ms = fs / 1000.0
+    end = on - int(10 * ms)
+    start = on - int(330 * ms)
+    if fid.t_off is not None:  # the previous beat's T wave ends at t_off - RR
+        start = max(start, fid.t_off - int(rr_s * 1000 * ms) + int(30 * ms))
+    start = max(start, 0)
+    if end - start < int(60 * ms):
+        fid.reasons["p"] = "no room for a P wave before the QRS"
+        return
+    seg = slow[:, start:end]
+    # remove the linear trend between the window ends so a sloping TP segment is not a P wave
+    ramp = np.linspace(0.0, 1.0, seg.shape[1])[None, :]
+    seg = seg - (seg[:, :1] + (seg[:, -1:] - seg[:, :1]) * ramp)
+    mag = np.sqrt((seg * seg).sum(axis=0))
+    pk = int(np.argmax(mag))
+    amp = float(mag[pk])
+    edge = int(8 * ms)
+    if pk < edge or pk > mag.size - edge:
+        fid.reasons["p"] = "no P wave: the largest atrial deflection touches the window edge"
+        return
+    repro = 1.0
+    if beats_p is not None and beats_p.shape[0] >= 3:
+        w = beats_p[:, :, start:end] - base[None]
+        w = w - w.mean(axis=2, keepdims=True)
+        ref = seg - seg.mean(axis=1, keepdims=True)
+        num = (w * ref[None]).sum(axis=(1, 2))
+        den = np.sqrt((w * w).sum(axis=(1, 2)) * (ref * ref).sum()) + 1e-12
+        repro = float(np.median(num / den))
+    need_amp = 0.03 if not rr_irregular else 0.05
+    need_repro = 0.3 if not rr_irregular else 0.6
+    if amp < need_amp or repro < need_repro:
+        fid.reasons["p"] = ("no P wave: atrial activity is absent or not locked to the QRS "
+                            f"(amplitude {amp:.3f} mV, beat-to-beat correlation {repro:.2f})")
+        return
+    d = np.diff(mag)
+    up = int(np.argmax(d[:pk])) if pk > 1 else 0
+    dn = pk + int(np.argmin(d[pk:])) if pk < d.size else pk
+    reach = int(P_REACH_S * fs)
+    fid.p_on = start + _trapezium(mag, up, max(up - reach, 0))
+    fid.p_off = start + _trapezium(mag, dn, min(dn + reach, mag.size - 1))
+    fid.p_present = True

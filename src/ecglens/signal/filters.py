@@ -1,0 +1,99 @@
+"""Zero-phase preprocessing: resampling, baseline-wander removal, powerline notch, band-pass.
+
+Every filter that feeds a timing measurement runs forwards and backwards (``sosfiltfilt``) so it
+adds no delay: a 4 ms shift of the QRS onset would already use half of the IEC tolerance.
+Filter designs are cached per (rate, band) because designing them costs more than applying
+them to a 10 s record.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal as sps
+
+from ecglens.exceptions import ECGSignalError
+
+
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, cutoff: tuple[float, ...], btype: str, fs: float) -> np.ndarray:
+    wn = cutoff[0] if len(cutoff) == 1 else list(cutoff)
+    return sps.butter(order, wn, btype=btype, fs=fs, output="sos")
+
+
+def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    # padlen must stay below the record length; short records get a shorter pad instead of an error
+    n = x.shape[0]
+    pad = min(3 * (2 * len(sos) + 1) * 10, n - 1)
+    if n < 4:
+        return x.astype(np.float64, copy=True)
+    return sps.sosfiltfilt(sos, x, axis=0, padlen=max(pad, 0))
+
+
+def highpass(x: np.ndarray, fs: float, cutoff_hz: float = 0.5, *, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth high-pass along axis 0 (removes baseline wander)."""
+    return _filtfilt(_butter_sos(order, (cutoff_hz,), "highpass", fs), x)
+
+
+def lowpass(x: np.ndarray, fs: float, cutoff_hz: float = 40.0, *, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0; no-op if the cutoff is above Nyquist."""
+    if cutoff_hz >= 0.5 * fs * 0.98:
+        return np.asarray(x, dtype=np.float64).copy()
+    return _filtfilt(_butter_sos(order, (cutoff_hz,), "lowpass", fs), x)
+
+
+def bandpass(
+    x: np.ndarray, fs: float, low_hz: float, high_hz: float, *, order: int = 2
+) -> np.ndarray:
+    """Zero-phase Butterworth band-pass along axis 0."""
+    high = min(high_hz, 0.45 * fs)
+    if low_hz >= high:
+        raise ECGSignalError(f"band {low_hz}-{high_hz} Hz is empty at {fs:g} Hz")
+    return _filtfilt(_butter_sos(order, (low_hz, high), "bandpass", fs), x)
+
+
+def notch(x: np.ndarray, fs: float, freq_hz: float = 50.0, *, quality: float = 30.0) -> np.ndarray:
+    """Zero-phase IIR notch at the powerline frequency and nothing else (Q=30: ±~1 Hz)."""
+    if freq_hz >= 0.5 * fs:
+        return np.asarray(x, dtype=np.float64).copy()
+    b, a = sps.iirnotch(freq_hz, quality, fs=fs)
+    return _filtfilt(sps.tf2sos(b, a), x)
+
+
+def powerline_frequency(x: np.ndarray, fs: float) -> float | None:
+    """50 or 60 Hz if that line dominates its neighbourhood in the spectrum, else None."""
+    if fs < 130 or x.shape[0] < int(fs):
+        return None
+    f, pxx = sps.welch(x, fs=fs, nperseg=min(x.shape[0], int(fs)), axis=0)
+    p = pxx.mean(axis=1) if pxx.ndim == 2 else pxx
+    best: tuple[float, float] | None = None
+    for line in (50.0, 60.0):
+        k = int(np.argmin(np.abs(f - line)))
+        around = np.r_[p[max(k - 6, 0):max(k - 2, 0)], p[k + 3:k + 7]]
+        if around.size == 0:
+            continue
+        ratio = float(p[k] / (np.median(around) + 1e-12))
+        if ratio > 5.0 and (best is None or ratio > best[1]):
+            best = (line, ratio)
+    return best[0] if best else None
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling along axis 0 (anti-aliased, no phase shift)."""
+    if abs(fs_in - fs_out) < 1e-9:
+        return np.asarray(x, dtype=np.float64)
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    if ratio.numerator == 0:
+        raise ECGSignalError(f"cannot resample from {fs_in:g} Hz to {fs_out:g} Hz")
+    return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
+
+
+def clean(x: np.ndarray, fs: float, *, low_hz: float = 0.5, high_hz: float = 40.0,
+          powerline_hz: float | None = None) -> np.ndarray:
+    """The measurement chain: baseline removal, optional notch, low-pass; all zero-phase."""
+    y = highpass(x, fs, low_hz)
+    if powerline_hz is not None and powerline_hz < high_hz * 1.5:
+        y = notch(y, fs, powerline_hz)
+    return lowpass(y, fs, high_hz)

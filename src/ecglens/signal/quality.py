@@ -1,0 +1,132 @@
+"""Signal quality per lead and per record: lead off, clipping, baseline wander, noise, bursts.
+
+Thresholds are in millivolts on the unfiltered signal and follow what resting-ECG carts warn on:
+a lead with under 50 µV peak-to-peak is off; a lead that sits on one value for a long run at its
+extreme is clipped; baseline excursions above 1.5 mV below 0.5 Hz are wander; more than 50 µV RMS
+above 40 Hz (after the powerline notch) is muscle or electrode noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecglens.measure.results import LeadQuality, Quality
+from ecglens.signal.filters import highpass, lowpass
+
+__all__ = ["lead_quality", "record_quality", "VERDICT_ORDER"]
+
+VERDICT_ORDER = {"acceptable": 0, "limited": 1, "unacceptable": 2}
+
+FLAT_PP_MV = 0.05
+WANDER_PP_MV = 1.5
+HF_RMS_LIMITED_MV = 0.05
+HF_RMS_BAD_MV = 0.15
+CLIP_FRACTION_LIMITED = 0.005
+CLIP_FRACTION_BAD = 0.05
+
+
+def _worst(a: str, b: str) -> str:
+    return a if VERDICT_ORDER[a] >= VERDICT_ORDER[b] else b
+
+
+def _clipped_fraction(x: np.ndarray, fs: float) -> np.ndarray:
+    """Per lead, the fraction of samples in runs ≥ 10 ms stuck at that lead's max or min value."""
+    run = max(int(0.01 * fs), 2)
+    out = np.zeros(x.shape[1])
+    for j in range(x.shape[1]):  # 12 leads: a loop over leads, not samples
+        v = x[:, j]
+        hi, lo = v.max(), v.min()
+        if hi - lo <= 0:
+            continue
+        tol = 1e-6 * max(abs(hi), abs(lo), 1.0)
+        stuck = (v >= hi - tol) | (v <= lo + tol)
+        if stuck.sum() < run:
+            continue
+        # lengths of runs of stuck samples
+        d = np.diff(np.r_[0, stuck.astype(np.int8), 0])
+        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        lengths = ends - starts
+        out[j] = lengths[lengths >= run].sum() / v.size
+    return out
+
+
+def lead_quality(
+    x: np.ndarray, fs: float, leads: tuple[str, ...], nan_fraction: np.ndarray
+) -> list[LeadQuality]:
+    """Quality of each lead of x (samples × leads, mV, NaNs already filled)."""
+    hp = highpass(x, fs, 0.5)
+    pp = np.percentile(hp, 99.5, axis=0) - np.percentile(hp, 0.5, axis=0)
+    wander = lowpass(x - np.median(x, axis=0), fs, 0.5) if x.shape[0] > fs else np.zeros_like(x)
+    wander_pp = wander.max(axis=0) - wander.min(axis=0)
+    hf = hp - lowpass(hp, fs, 40.0)
+    # median RMS over 1-s windows: the QRS inflates a few windows' RMS, noise inflates all of them
+    win = max(int(fs), 1)
+    nwin = max(hf.shape[0] // win, 1)
+    seg = hf[: nwin * win].reshape(nwin, -1, hf.shape[1]) if hf.shape[0] >= win else hf[None]
+    rms_w = np.sqrt((seg * seg).mean(axis=1))
+    hf_rms = np.median(rms_w, axis=0)
+    burst = (rms_w.max(axis=0) > 5 * hf_rms) & (rms_w.max(axis=0) > 0.1)
+    clip = _clipped_fraction(x, fs)
+
+    out: list[LeadQuality] = []
+    for j, name in enumerate(leads):
+        verdict, problems = "acceptable", []
+        if nan_fraction[j] > 0.2:
+            verdict, problems = "unacceptable", [f"{nan_fraction[j]:.0%} of samples missing"]
+        elif pp[j] < FLAT_PP_MV:
+            verdict, problems = "unacceptable", ["flat line / lead off"]
+        else:
+            if nan_fraction[j] > 0:
+                verdict = "limited"
+                problems.append(f"{nan_fraction[j]:.0%} of samples missing (interpolated)")
+            if clip[j] > CLIP_FRACTION_BAD:
+                verdict = _worst(verdict, "unacceptable")
+                problems.append("clipping / saturation")
+            elif clip[j] > CLIP_FRACTION_LIMITED:
+                verdict = _worst(verdict, "limited")
+                problems.append("clipping / saturation")
+            if wander_pp[j] > WANDER_PP_MV:
+                verdict = _worst(verdict, "limited")
+                problems.append("baseline wander")
+            if hf_rms[j] > HF_RMS_BAD_MV:
+                verdict = _worst(verdict, "unacceptable")
+                problems.append("high-frequency noise")
+            elif hf_rms[j] > HF_RMS_LIMITED_MV:
+                verdict = _worst(verdict, "limited")
+                problems.append("high-frequency noise")
+            if burst[j]:
+                verdict = _worst(verdict, "limited")
+                problems.append("burst noise / artefact")
+        out.append(LeadQuality(lead=name, verdict=verdict, problems=problems))
+    return out
+
+
+def record_quality(
+    leads: list[LeadQuality], *, duration_s: float, n_beats: int, extra: list[str] | None = None
+) -> Quality:
+    """Record-level verdict: unacceptable if half the leads are unusable or there are no beats."""
+    reasons = list(extra or [])
+    verdict = "acceptable"
+    bad = [lq.lead for lq in leads if lq.verdict == "unacceptable"]
+    limited = [lq.lead for lq in leads if lq.verdict == "limited"]
+    if duration_s < 2.5:
+        verdict = "unacceptable"
+        reasons.append(f"record too short ({duration_s:.1f} s; at least 2.5 s needed)")
+    elif duration_s < 5.0:
+        verdict = "limited"
+        reasons.append(f"short record ({duration_s:.1f} s)")
+    if leads and len(bad) * 2 >= len(leads):
+        verdict = "unacceptable"
+        reasons.append(f"unusable leads: {', '.join(bad)}")
+    elif bad:
+        verdict = _worst(verdict, "limited")
+        reasons.append(f"unusable leads: {', '.join(bad)}")
+    if limited:
+        verdict = _worst(verdict, "limited")
+        reasons.append(f"leads with limited quality: {', '.join(limited)}")
+    if n_beats < 2 and verdict != "unacceptable":
+        verdict = "unacceptable"
+        reasons.append("fewer than two heartbeats detected")
+    if extra:
+        verdict = _worst(verdict, "limited")
+    return Quality(verdict=verdict, reasons=reasons, leads=leads)
