@@ -13,7 +13,6 @@ them a paediatric set with V3R and V7); III, aVR, aVL and aVF are derived from I
 
 from __future__ import annotations
 
-import struct
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -51,21 +50,22 @@ def read(path: Path) -> ECG:
     """Read an SCP-ECG file into an ECG in millivolts. Raises ECGFormatError."""
     data = Path(path).read_bytes()
     sections = parse_layout(data, path)
-    check_sample_bounds(data, sections, path)
+    ranges = check_sample_bounds(data, sections, path)
     record = _decode(path)
-    leads = [lead for lead in record.leads if len(lead.samples)]
-    if not leads:
-        raise ECGFormatError(path, "SCP-ECG file holds no rhythm data")
-    n = max(len(lead.samples) for lead in leads)
+    leads = record.leads
+    if not leads or len(leads) != len(ranges):
+        raise ECGFormatError(path, "SCP-ECG rhythm data do not match the lead definition")
     fs = _sampling_rate(int(record.raw_metadata.get("rhythm_sample_interval_us", 0)), path)
-    signal = np.zeros((n, len(leads)))
+    # Leads recorded one group after another (3-channel carts) start at different sample
+    # numbers; each is placed at its own time and the samples it lacks are NaN, not zero.
+    signal = np.full((max(end for _, end in ranges), len(leads)), np.nan)
     resolution: list[float] = []
-    for i, lead in enumerate(leads):
+    for i, (lead, (start, _)) in enumerate(zip(leads, ranges)):
         if lead.resolution_unit != "uV" or lead.resolution <= 0:
             raise ECGFormatError(path, "SCP-ECG Section 6 has no amplitude multiplier (AVM is 0)")
         # Samples are stored integers; one multiplication keeps them exactly reproducible.
         step_mv = lead.resolution / 1000.0
-        signal[: len(lead.samples), i] = lead.samples * step_mv
+        signal[start - 1: start - 1 + len(lead.samples), i] = lead.samples * step_mv
         resolution.append(step_mv)
     names = [normalize_lead_name(lead.label) for lead in leads]
     signal, names, resolution = _with_limb_leads(signal, names, resolution)
@@ -92,8 +92,12 @@ def _decode(path: Path) -> Any:
             # optional parts it skipped, which do not concern the rhythm data we return.
             warnings.simplefilter("ignore")
             return SCPECGParser().parse(path)
-    except (ECGDataKitError, ValueError, struct.error, IndexError, OverflowError) as exc:
+    except ECGDataKitError as exc:
         raise ECGFormatError(path, f"SCP-ECG data could not be decoded: {exc}") from None
+    except Exception as exc:  # a third-party decoder on data we could not fully vet
+        raise ECGFormatError(
+            path, f"SCP-ECG data could not be decoded ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _sampling_rate(interval_us: int, path: Path) -> float:

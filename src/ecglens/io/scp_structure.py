@@ -120,8 +120,12 @@ def _check_no_overlap(sections: dict[int, Section], path: Path) -> None:
             raise ECGFormatError(path, f"SCP-ECG Sections {sid} and {nxt} overlap")
 
 
-def check_sample_bounds(data: bytes, sections: dict[int, Section], path: Path) -> None:
+def check_sample_bounds(
+    data: bytes, sections: dict[int, Section], path: Path
+) -> list[tuple[int, int]]:
     """Refuse sample counts the stored bytes cannot hold, before any decoder allocates for them.
+
+    Returns each lead's first and last sample number (1-based, Section 3).
 
     A Huffman code is at least one bit, an uncompressed sample two bytes; so a lead can hold at
     most 8 (or 0.5) samples per stored byte. Without this, a hostile Section 3 declaring 4e9
@@ -134,12 +138,15 @@ def check_sample_bounds(data: bytes, sections: dict[int, Section], path: Path) -
     if len(sec3) < 2 or sec3[0] == 0 or 2 + 9 * sec3[0] > len(sec3):
         raise ECGFormatError(path, "SCP-ECG Section 3 (lead definition) is empty or truncated")
     n_leads = sec3[0]
-    counts = []
+    ranges = []
     for i in range(n_leads):
         start, end = struct.unpack_from("<II", sec3, 2 + 9 * i)
         if start < 1 or end < start:
             raise ECGFormatError(path, f"SCP-ECG lead {i + 1} has an invalid sample range")
-        counts.append(end - start + 1)
+        ranges.append((start, end))
+    counts = [end - start + 1 for start, end in ranges]
+    if max(end for _, end in ranges) > 8 * len(data):
+        raise ECGFormatError(path, "SCP-ECG Section 3 declares more samples than the file can hold")
     per_byte = 8.0 if 2 in sections else 0.5  # Huffman codes are at least one bit long
     sizes6 = _lead_sizes(sections[6].body(data), n_leads, 6, path)
     for i, (count, size) in enumerate(zip(counts, sizes6)):
@@ -161,6 +168,7 @@ def check_sample_bounds(data: bytes, sections: dict[int, Section], path: Path) -
                         path, f"SCP-ECG reference beat of lead {i + 1} declares more samples "
                         "than it stores"
                     )
+    return ranges
 
 
 def _lead_sizes(body: bytes, n_leads: int, sid: int, path: Path) -> list[int]:
