@@ -314,3 +314,20 @@ def test_registry_reads_xml_formats(formats_dir: Path, case: tuple) -> None:  # 
     module, name = case
     ecg = registry.read(formats_dir / name)
     assert np.array_equal(ecg.signal, module.read(formats_dir / name).signal)
+
+
+def test_xli_decoder_refuses_garbage_headers_and_expansion(formats_dir: Path) -> None:
+    """Random XLI chunks, negative sizes and chunks longer than declared: ECGFormatError only."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(8, 300))
+        data = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+        size = n - 8 if rng.random() < 0.8 else int(rng.integers(-10, n))
+        data[0:4] = size.to_bytes(4, "little", signed=True)
+        with pytest.raises(ECGFormatError):
+            sierra._xli_decode(Path("x.xml"), bytes(data), 1, int(rng.choice([10, 100, 5500])))
+    # a real chunk decoded against a smaller declared length stops at the bound
+    text = (formats_dir / "philips-sierra/129DYPRG.XML").read_text(encoding="utf-8")
+    payload = re.search(r"<parsedwaveforms[^>]*>([^<]*)<", text).group(1)
+    with pytest.raises(ECGFormatError, match="expands beyond"):
+        sierra._xli_decode(Path("x.xml"), base64.b64decode(payload), 12, 100)

@@ -96,13 +96,16 @@ def _xli_decode(path: Path, data: bytes, n_leads: int, n_samples: int) -> list[n
             raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} has an invalid size ({size} bytes)")
         decoder = LzwDecoder(data[offset + 8:offset + 8 + size], bits=10)
         buffer: list[int] = []
-        while (b := decoder.read()) != -1:
-            buffer.append(b)
-            if len(buffer) > max_bytes:
-                raise ECGFormatError(
-                    path, f"XLI chunk {len(leads) + 1} expands beyond the declared "
-                    f"{n_samples} samples per lead"
-                )
+        try:
+            while (b := decoder.read()) != -1:
+                buffer.append(b)
+                if len(buffer) > max_bytes:
+                    raise ECGFormatError(
+                        path, f"XLI chunk {len(leads) + 1} expands beyond the declared "
+                        f"{n_samples} samples per lead"
+                    )
+        except IndexError:  # a code that refers to a string the LZW table cannot have yet
+            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} is not valid LZW data") from None
         if len(buffer) < max_bytes:
             raise ECGFormatError(
                 path, f"XLI chunk {len(leads) + 1} holds {len(buffer) // 2} of {n_samples} samples"
