@@ -331,3 +331,20 @@ def test_xli_decoder_refuses_garbage_headers_and_expansion(formats_dir: Path) ->
     payload = re.search(r"<parsedwaveforms[^>]*>([^<]*)<", text).group(1)
     with pytest.raises(ECGFormatError, match="expands beyond"):
         sierra._xli_decode(Path("x.xml"), base64.b64decode(payload), 12, 100)
+
+
+def test_aecg_units_mv_and_ms(formats_dir: Path, tmp_path: Path) -> None:
+    """Scale and origin in mV, increment in ms: same physical signal as the µV / s original."""
+    text = (formats_dir / "hl7-aecg/minimum_aecg.xml").read_text(encoding="utf-8")
+    variant = (text.replace('<origin value="0" unit="uV"/>', '<origin value="0.01" unit="mV"/>')
+                   .replace('<scale value="2.5" unit="uV"/>', '<scale value="0.0025" unit="mV"/>')
+                   .replace('<increment value="0.002" unit="s"/>', '<increment value="2" unit="ms"/>'))
+    assert variant.count("unit=\"mV\"") == 2 and 'unit="ms"' in variant
+    path = tmp_path / "mv.xml"
+    path.write_text(variant, encoding="utf-8")
+    original, ecg = aecg.read(formats_dir / "hl7-aecg/minimum_aecg.xml"), aecg.read(path)
+    assert ecg.fs == 500.0
+    np.testing.assert_allclose(ecg.signal, original.signal + 0.01, atol=1e-12)
+    path.write_text(variant.replace('unit="ms"/>', 'unit="fortnights"/>'), encoding="utf-8")
+    with pytest.raises(ECGFormatError, match="increment"):
+        aecg.read(path)
