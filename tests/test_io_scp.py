@@ -482,3 +482,23 @@ def test_synthetic_hostile_counts(tmp_path: Path) -> None:
         data = _synthetic(x, diff=0, huffman=huffman, ranges=[(1, 100)] * 7 + [(1, 100_000)])
         err = _expect_format_error(tmp_path, data)
         assert "declares" in err.problem
+
+
+def test_agrees_with_biosig_when_installed(tmp_path: Path, scp_file: Path) -> None:
+    """A third decoder, libbiosig's (C; Debian package biosig-tools), where it is available."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("save2gdf") is None:
+        pytest.skip("biosig-tools (save2gdf) not installed; the hand decode above still runs")
+    header = json.loads(subprocess.run(
+        ["save2gdf", "-JSON", str(scp_file)], capture_output=True, text=True, check=True
+    ).stdout)
+    subprocess.run(["save2gdf", "-f=ASCII", str(scp_file), str(tmp_path / "b.asc")],
+                   capture_output=True, check=True)
+    ecg = scp.read(scp_file)
+    for k, channel in enumerate(header["CHANNEL"], 1):
+        assert channel["PhysicalUnit"] == "uV"
+        theirs = np.loadtxt(tmp_path / f"b.a{k:02d}") / 1000.0
+        np.testing.assert_allclose(ecg.lead(channel["Label"]), theirs, rtol=0, atol=1e-9)
