@@ -244,6 +244,7 @@ def _new_uid(value: str, options: DeidOptions) -> str:
 def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     """Write a de-identified copy of a DICOM ECG; Waveform Data bytes are copied unchanged."""
     ds = _load(src)
+    ds.remove_private_tags()  # vendors' private elements are undocumented and may hold anything
     for keyword in _BLANK:
         if keyword in ds:
             del ds[keyword]
@@ -255,6 +256,9 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     uid_map: dict[str, str] = {}
 
     def visit(dataset: Dataset, elem: DataElement) -> None:
+        if elem.VR == "PN" and elem.keyword != "PatientName":  # any person, in any sequence
+            elem.value = ""
+            return
         if elem.tag == 0x00080016 or elem.VR != "UI" and elem.VR not in {"DA", "DT", "TM"}:
             return
         if elem.VR == "UI":  # instance/study/series UIDs embed dates and device serials
