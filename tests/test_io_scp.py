@@ -299,11 +299,21 @@ _PHI = {
 }
 
 
+_SERIAL = b"SN-4711-0815"
+
+
 def _with_phi(data: bytes) -> bytes:
     """A real file whose Section 1 carries identifying values in every identifying tag."""
     path = Path("<test>")
     sections = parse_layout(data, path)
-    tags = [(t, v) for t, v in split_tags(sections[1].body(data), path) if t not in _PHI and t != 4]
+    tags = []
+    for tag, value in split_tags(sections[1].body(data), path):
+        if tag == 14:  # device block: put a serial number into its second string
+            strings = value[36:].split(b"\x00")
+            strings[1] = _SERIAL
+            value = value[:36] + b"\x00".join(strings)
+        if tag not in _PHI and tag != 4:
+            tags.append((tag, value))
     return rebuild(data, sections, {1: join_tags([*_PHI.items(), *tags])})
 
 
@@ -320,10 +330,11 @@ def test_deidentify_removes_injected_phi(tmp_path: Path, scp_dir: Path) -> None:
     before = scp.read(src)
     assert before.patient.name == "Janet Doe-Smithson"
     assert before.patient.birth_date == date(1966, 2, 3)
+    assert _SERIAL in src.read_bytes()
     dst = tmp_path / "deid.SCP"
     deidentify_any(src, dst, DeidOptions(pseudonym_key=b"secret", date_shift_days=-30))
     out = dst.read_bytes()
-    for value in _PHI.values():
+    for value in [*_PHI.values(), _SERIAL]:
         text = value.rstrip(b"\x00")
         if len(text) > 4:
             assert text not in out, text
@@ -336,6 +347,7 @@ def test_deidentify_removes_injected_phi(tmp_path: Path, scp_dir: Path) -> None:
     assert after.patient.age_years == 33  # computed from the birth date before it was dropped
     assert after.acquisition.time == datetime(1999, 12, 2, 0, 0, 0)
     assert after.acquisition.site is None
+    assert after.acquisition.device == before.acquisition.device  # make and model stay
 
 
 def test_deidentify_real_files(tmp_path: Path, scp_file: Path) -> None:

@@ -6,7 +6,8 @@ manufacturer tags (200+) and free text cannot carry a name through. What is kept
 - patient ID (tag 2): the keyed pseudonym of ``DeidOptions``, or empty (the tag is mandatory);
 - age (tag 4), capped at 90 years; computed from the birth date first if the file has no age;
 - acquisition date and time (tags 25, 26): shifted, kept or dropped as the options say;
-- device identification (tags 14, 15) without the institution and department numbers;
+- device identification (tags 14, 15) without institution, department and device numbers and
+  without the device serial number;
 - clinical, non-identifying tags: height, weight, sex, race, drugs, blood pressure, stat code,
   filters, medical history codes, electrode configuration, time zone.
 
@@ -75,8 +76,8 @@ def _clean_tags(tags: list[tuple[int, bytes]], options: DeidOptions) -> list[tup
         elif tag == 4 and len(value) >= 3:
             out.append((4, _capped_age(value)))
             have_age = _u16(value) > 0
-        elif tag in (14, 15) and len(value) >= 4:
-            out.append((tag, b"\x00\x00\x00\x00" + value[4:]))  # institution, department numbers
+        elif tag in (14, 15) and len(value) >= 36:
+            out.append((tag, _clean_device(value)))
         elif tag == 25:
             day, order = decode_date(value)
             shifted = options.shift(day) if day is not None else None
@@ -89,6 +90,19 @@ def _clean_tags(tags: list[tuple[int, bytes]], options: DeidOptions) -> list[tup
         if age is not None:
             out.insert(0, (4, struct.pack("<HB", min(age, _AGE_CAP_YEARS), 1)))
     return out
+
+
+def _clean_device(value: bytes) -> bytes:
+    """Tags 14/15 without institution, department and device numbers or the serial number.
+
+    Bytes 0-5 are those three numbers; after the fixed 36 bytes come NUL-terminated strings:
+    analysis program revision, serial number, system software, SCP software, manufacturer.
+    A device serial number is one of HIPAA's eighteen identifiers.
+    """
+    strings = value[36:].split(b"\x00")
+    if len(strings) > 1:
+        strings[1] = b""
+    return bytes(6) + value[6:36] + b"\x00".join(strings)
 
 
 def _capped_age(value: bytes) -> bytes:
