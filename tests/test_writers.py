@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
+from ecglens.cli import main
 from ecglens.exceptions import ECGSignalError
 from ecglens.io import detect_format, read
 from ecglens.io.writers import write_edf, write_wfdb
@@ -67,21 +68,32 @@ def test_edf_refuses_length_it_cannot_store(tmp_path: Path, formats_dir: Path) -
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh process: what a user sees, tracebacks included."""
     return subprocess.run([sys.executable, "-m", "ecglens.cli", *args],
                           check=False, capture_output=True, text=True, timeout=300)
 
 
-def test_convert_cli(tmp_path: Path, formats_dir: Path) -> None:
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process (starting one costs seconds): exit code, stdout, stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+
+def test_convert_cli(tmp_path: Path, formats_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = formats_dir / "physionet-challenge" / "E07506.hea"
     ref = read(src)
-    r = _cli("convert", str(src), str(tmp_path / "out.edf"))
+    r = _main(capsys, "convert", str(src), str(tmp_path / "out.edf"))
     assert r.returncode == 0, r.stderr
     _assert_round_trip(ref, read(tmp_path / "out.edf"), exact=False)
-    r = _cli("convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
+    r = _main(capsys, "convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
     assert r.returncode == 0, r.stderr
     back = read(tmp_path / "back.hea")
     assert np.nanmax(np.abs(back.signal - ref.signal)) <= max(ref.resolution_mv or (0,))
-    r = _cli("convert", str(src), str(tmp_path / "out.xyz"))
+    r = _main(capsys, "convert", str(src), str(tmp_path / "out.xyz"))
     assert r.returncode == 2 and "--to" in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
 
