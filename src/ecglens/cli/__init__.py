@@ -11,7 +11,7 @@ from ecglens import __version__
 from ecglens.exceptions import EcglensError
 
 #: subcommand modules under ecglens.cli, in the order ``--help`` lists them
-COMMANDS = ["info", "convert", "deidentify"]
+COMMANDS = ["info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:

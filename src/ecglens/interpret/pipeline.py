@@ -1,0 +1,165 @@
+"""``interpret(ecg)``: measure, check, predict, explain — one Interpretation.
+
+Order matters: the abstention checks run before the network's output is turned into findings,
+so a noisy or non-ECG input can never produce a confident diagnosis, whatever the network says.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecglens import __version__
+from ecglens.explain.attribution import Method, attribute
+from ecglens.explain.summary import summarise
+from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
+from ecglens.interpret.consistency import RhythmFacts, check_consistency
+from ecglens.interpret.labels import priority_key, statement
+from ecglens.interpret.predictor import PredictorLike, label_scores, model_info
+from ecglens.interpret.result import (
+    Abstention,
+    EcgAge,
+    Finding,
+    Interpretation,
+    PatientInfo,
+    RecordInfo,
+)
+from ecglens.measure.analysis import Analysis, analyze
+from ecglens.measure.results import LeadReversal, Measurements, Quality
+from ecglens.record import ECG
+
+DEFAULT_TASK = "all"
+
+
+def _record_info(ecg: ECG, source: str | Path | None, show_patient: bool) -> RecordInfo:
+    return RecordInfo(
+        file=Path(source).name if source is not None else None,
+        format=ecg.source_format,
+        leads=list(ecg.leads),
+        sampling_rate_hz=ecg.fs,
+        n_samples=ecg.n_samples,
+        duration_s=round(ecg.duration_s, 6),
+        acquisition_time=ecg.acquisition.time if show_patient else None,
+        device=ecg.acquisition.device,
+        device_statements=list(ecg.device.statements),
+    )
+
+
+def _patient_info(ecg: ECG, show_patient: bool) -> PatientInfo:
+    p = ecg.patient
+    sex = p.sex if p.sex in ("M", "F") else None
+    if not show_patient:
+        return PatientInfo(age_years=p.age_years, sex=sex)
+    return PatientInfo(age_years=p.age_years, sex=sex, name=p.name, patient_id=p.patient_id,
+                       birth_date=p.birth_date.isoformat() if p.birth_date else None,
+                       deidentified=False)
+
+
+def _safe_analyze(ecg: ECG) -> Analysis | None:
+    try:
+        return analyze(ecg)
+    except ValueError:  # analyze raises only for records with no samples at all
+        return None
+
+
+def interpret(
+    ecg: ECG,
+    *,
+    predictor: PredictorLike | None,
+    source: str | Path | None = None,
+    task: str = DEFAULT_TASK,
+    explain: int | None = None,
+    method: Method = "integrated_gradients",
+    show_patient: bool = False,
+) -> Interpretation:
+    """Interpret one ECG.
+
+    Args:
+        ecg: the record, as read by ``ecglens.io.read``.
+        predictor: the diagnostic network (``ecglens.models.load_predictor()``); ``None`` gives
+            measurements only, marked as abstained.
+        source: the file the record came from; only its base name enters the result.
+        task: the predictor's label set; the 71 PTB-XL statements by default.
+        explain: explain the first ``explain`` findings (by clinical priority); ``None`` = all.
+        method: attribution method for the explanations.
+        show_patient: keep name, ID, birth date and acquisition time (PHI) in the result.
+    """
+    analysis = _safe_analyze(ecg)
+    reasons = lead_checks(ecg) + signal_checks(ecg)
+    if analysis is None:
+        quality = Quality(verdict="unacceptable", reasons=["the record holds no samples"])
+        measurements, reversal = Measurements(), LeadReversal()
+        n_beats = 0
+    else:
+        quality, measurements = analysis.quality, analysis.measurements
+        reversal, n_beats = analysis.lead_reversal, int(analysis.rpeaks.size)
+    reasons += quality_checks(quality, n_beats)
+    if predictor is None:
+        reasons.append("no diagnostic model loaded: measurements only")
+    result: dict[str, Any] = {
+        "ecglens_version": __version__,
+        "created": datetime.now(UTC),
+        "record": _record_info(ecg, source, show_patient),
+        "patient": _patient_info(ecg, show_patient),
+        "quality": quality, "lead_reversal": reversal, "measurements": measurements,
+    }
+    if reasons or predictor is None or analysis is None:
+        models = [model_info(predictor, task)] if predictor is not None else []
+        return Interpretation(**result, abstention=Abstention(abstained=True, reasons=reasons),
+                              models=models)
+
+    ecg12 = ecg.to_standard_12()
+    scores = label_scores(predictor, ecg12, task)
+    findings = []
+    for code, (p, thr_f1, thr_spec) in scores.labels.items():
+        if p < thr_f1:
+            continue
+        info = statement(code)
+        findings.append(Finding(
+            code=code, label=info.label, category=info.category, priority=info.priority,
+            probability=round(p, 4), threshold=round(thr_f1, 4),
+            threshold_high_specificity=None if thr_spec is None else round(thr_spec, 4),
+            confident=thr_spec is not None and p >= thr_spec, snomed=info.snomed,
+        ))
+    findings.sort(key=lambda f: priority_key(f.code, f.probability))
+
+    facts = RhythmFacts(rr_irregular=analysis.rr_irregular,
+                        p_waves_present=analysis.p_waves_present, sex=ecg.patient.sex)
+    flags = check_consistency([f.code for f in findings], measurements, facts)
+    by_code: dict[str, list[str]] = {}
+    for flag in flags:
+        by_code.setdefault(flag.finding, []).append(flag.message)
+    findings = [f.model_copy(update={"consistency": by_code.get(f.code, [])}) for f in findings]
+
+    n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
+    if n_explain:
+        findings[:n_explain] = _explain(predictor, ecg12, analysis, task, findings[:n_explain],
+                                        method)
+
+    age = None
+    if scores.age_years is not None:
+        stated = ecg.patient.age_years
+        age = EcgAge(predicted_years=round(scores.age_years, 1), stated_years=stated,
+                     difference_years=None if stated is None
+                     else round(scores.age_years - stated, 1))
+    return Interpretation(**result, abstention=Abstention(), findings=findings,
+                          consistency=flags, ecg_age=age, models=[model_info(predictor, task)])
+
+
+def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,
+             findings: list[Finding], method: Method) -> list[Finding]:
+    labels = list(predictor.labels(task))
+    x = predictor.preprocess(ecg12)
+    attr = attribute(lambda b: predictor.logits(b, task), x,
+                     [labels.index(f.code) for f in findings], method=method)
+    r_times = np.asarray(analysis.rpeaks, dtype=float) / ecg12.fs
+    out = []
+    for f, a in zip(findings, attr):
+        exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
+                        r_times_s=r_times, fiducials=analysis.fiducials,
+                        median_r_index=analysis.median_r_index, median_fs=ecg12.fs)
+        out.append(f.model_copy(update={"explanation": exp}))
+    return out
