@@ -207,3 +207,19 @@ def test_shift_is_exact_for_any_offset(tmp_path: Path, days: int) -> None:
     a, b = pydicom.dcmread(DICOM), pydicom.dcmread(out)
     delta = datetime.strptime(b.ContentDate, "%Y%m%d") - datetime.strptime(a.ContentDate, "%Y%m%d")
     assert delta.days == days and b.ContentTime == a.ContentTime
+
+
+def test_csv_and_npz_keep_only_what_is_read(tmp_path: Path, formats_dir: Path) -> None:
+    from ecglens.io.arrays import write_csv
+
+    ref = read(formats_dir / "physionet-challenge" / "JS20002.hea")
+    csv_path = write_csv(ref, tmp_path / "a.csv")
+    csv_path.write_text("# patient: Jane Roe\n# Jane Roe, MRN 99887766\n" + csv_path.read_text())
+    npz_path = tmp_path / "a.npz"
+    np.savez(npz_path, signal=ref.signal, fs=ref.fs, leads=np.asarray(ref.leads),
+             patient=np.asarray("Jane Roe"))
+    for src in (csv_path, npz_path):
+        out = tmp_path / ("anon" + src.suffix)
+        deidentify(src, out)
+        assert b"Jane Roe" not in out.read_bytes() and b"99887766" not in out.read_bytes()
+        assert np.array_equal(read(out).signal, read(src).signal)

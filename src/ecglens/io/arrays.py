@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ecglens.exceptions import ECGFormatError
+from ecglens.io.deidentify import DeidOptions
 from ecglens.record import ECG, make_ecg
 
 _TIME_COLUMNS = {"time", "t", "time_s", "times", "seconds", "time (s)", "time[s]", "sec"}
@@ -143,3 +144,25 @@ def write_npz(ecg: ECG, path: str | Path) -> Path:
     extra = {"resolution_mv": np.asarray(ecg.resolution_mv)} if ecg.resolution_mv is not None else {}
     np.savez(p, signal=ecg.signal, fs=np.float64(ecg.fs), leads=np.asarray(ecg.leads), **extra)
     return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+
+def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
+    """Copy keeping only what this module reads: samples, fs, lead names, units, resolution.
+
+    Array files have no patient fields, but a CSV comment or an extra ``.npz`` array can hold
+    anything, so everything else is dropped. Sample text and arrays are copied unchanged.
+    """
+    del options  # nothing to pseudonymise or shift
+    if zipfile.is_zipfile(src):
+        with np.load(src, allow_pickle=False) as npz:
+            kept = {k: npz[k] for k in ("signal", "fs", "leads", "resolution_mv") if k in npz.files}
+        with dst.open("wb") as fh:  # a file handle: np.savez would append ".npz" to other names
+            np.savez(fh, **kept)
+        return
+    lines = src.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    kept_lines = [
+        ln for ln in lines
+        if not ln.lstrip().startswith("#") or set(_comment_fields([ln])) <= {"fs", "units", "unit"}
+        and _comment_fields([ln])
+    ]
+    dst.write_text("".join(kept_lines), encoding="utf-8")
