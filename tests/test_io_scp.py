@@ -514,3 +514,42 @@ def test_agrees_with_biosig_when_installed(tmp_path: Path, scp_file: Path) -> No
         assert channel["PhysicalUnit"] == "uV"
         theirs = np.loadtxt(tmp_path / f"b.a{k:02d}") / 1000.0
         np.testing.assert_allclose(ecg.lead(channel["Label"]), theirs, rtol=0, atol=1e-9)
+
+
+def test_reference_beat_subtraction(tmp_path: Path) -> None:
+    """Sections 4/5 with subtraction (Section 3 flag bit 0): rhythm = residual + reference beat.
+
+    The reference beat's fiducial sample (Section 4) lines up with each type-0 QRS fiducial, and
+    the beat is added back between that QRS's subtraction start and end only.
+    """
+    n, k, beat_len, ref_fid = 2000, 8, 200, 80
+    rng = np.random.default_rng(7)
+    residual = _random_ecg_like(n, k, seed=8) // 4
+    beat = rng.integers(-400, 400, size=(beat_len, k))
+    qrs = [(0, 300), (0, 800), (1, 1300), (0, 1800)]  # (type, fiducial); type 1 is not subtracted
+    zones = [(t, fid - 40, fid, fid + 60) for t, fid in qrs]
+    avm6, avm5 = 5000, 2500
+    expected = residual * (avm6 / 1e6)
+    for qtype, start, fid, end in zones:
+        if qtype == 0:
+            s = np.arange(start, end + 1)
+            expected[s - 1] += beat[s - fid + ref_fid - 1] * (avm5 / 1e6)
+    sec3 = bytes([k, 0x01 | 0x04 | (k << 3)]) + b"".join(
+        struct.pack("<IIB", 1, n, code) for code in LEADS_8)
+    sec4 = struct.pack("<HHH", beat_len * 2, ref_fid, len(zones)) + b"".join(
+        struct.pack("<HIII", *z) for z in zones) + b"".join(
+        struct.pack("<II", z[1], z[3]) for z in zones)
+
+    def coded(avm: int, x: np.ndarray) -> bytes:
+        chunks = [_encode_default_huffman(_encode(x[:, j], 1)) for j in range(k)]
+        body = struct.pack("<HHBB", avm, 2000, 1, 0) + struct.pack(
+            f"<{k}H", *map(len, chunks)) + b"".join(chunks)
+        return body + b"\x00" * (len(body) % 2)
+
+    bodies = {1: _section1(), 2: struct.pack("<H", 19999), 3: sec3, 4: sec4,
+              5: coded(avm5, beat), 6: coded(avm6, residual)}
+    path = tmp_path / "refbeat.scp"
+    path.write_bytes(_build_record(bodies))
+    ecg = scp.read(path)
+    stored = np.column_stack([ecg.lead(n) for n in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")])
+    np.testing.assert_allclose(stored, expected, rtol=0, atol=1e-12)

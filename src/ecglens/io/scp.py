@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ecglens.exceptions import ECGFormatError
+from ecglens.io.registry import check_file
 from ecglens.io.scp_deid import deidentify
 from ecglens.io.scp_structure import (
     Section,
@@ -48,7 +49,7 @@ _UNDEFINED = {29999, 0xFFFF}
 
 def read(path: Path) -> ECG:
     """Read an SCP-ECG file into an ECG in millivolts. Raises ECGFormatError."""
-    data = Path(path).read_bytes()
+    data = check_file(path).read_bytes()
     sections = parse_layout(data, path)
     ranges = check_sample_bounds(data, sections, path)
     record = _decode(path)

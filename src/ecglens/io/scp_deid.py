@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecglens.exceptions import ECGFormatError
+from ecglens.io.registry import check_file
 from ecglens.io.scp_structure import (
     Section,
     decode_date,
@@ -49,7 +50,7 @@ _PER_YEAR = {1: 1.0, 2: 12.0, 3: 365.25 / 7, 4: 365.25, 5: 8766.0}
 
 def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     """Write a de-identified copy of the SCP-ECG file ``src`` to ``dst``."""
-    data = Path(src).read_bytes()
+    data = check_file(src).read_bytes()
     sections = parse_layout(data, src)
     new: dict[int, bytes] = {}
     if 1 in sections:
