@@ -223,3 +223,28 @@ def test_csv_and_npz_keep_only_what_is_read(tmp_path: Path, formats_dir: Path) -
         deidentify(src, out)
         assert b"Jane Roe" not in out.read_bytes() and b"99887766" not in out.read_bytes()
         assert np.array_equal(read(out).signal, read(src).signal)
+
+
+def test_plain_edf_patient_field_replaced(tmp_path: Path, formats_dir: Path) -> None:
+    """EDF (not EDF+): the local patient/recording fields are free text and go entirely."""
+    raw = bytearray(_edf_with_phi(tmp_path / "plus.edf", formats_dir).read_bytes())
+    raw[8:88] = b"Doe John 1950-03-04 MRN4711".ljust(80)
+    raw[192:236] = b" " * 44  # no "EDF+C": a plain EDF file
+    src = tmp_path / "plain.edf"
+    src.write_bytes(bytes(raw))
+    out = tmp_path / "anon.edf"
+    deidentify(src, out, DeidOptions(drop_dates=True))
+    data = out.read_bytes()
+    assert b"MRN4711" not in data and b"Doe John" not in data and b"06.05.21" not in data
+    assert b"John Doe" not in data  # the annotation channel is scrubbed in plain EDF too
+    n_sig = 13
+    assert data[256:256 * (n_sig + 1)] == bytes(raw[256:256 * (n_sig + 1)])
+    assert np.array_equal(read(out).signal, read(src).signal)
+
+
+def test_wfdb_drop_dates(tmp_path: Path, formats_dir: Path) -> None:
+    hea = _wfdb_with_phi(tmp_path / "in", formats_dir)
+    out = tmp_path / "out.hea"
+    deidentify(hea, out, DeidOptions(drop_dates=True))
+    record_line = out.read_text().splitlines()[0]
+    assert record_line.split() == ["out", "12", "500", "5000"]

@@ -167,3 +167,22 @@ def test_wfdb_truncated_signal_file_is_format_error(tmp_path: Path, formats_dir:
     (tmp_path / "E07503.mat").write_bytes(src.with_suffix(".mat").read_bytes()[:50_000])
     with pytest.raises(ECGFormatError, match="truncated"):
         read(tmp_path / "E07503.hea")
+
+
+def test_dicom_mdc_codes_and_millivolt_units(tmp_path: Path) -> None:
+    """Leads named from MDC codes; a sensitivity given in mV scales the same samples alike."""
+    ds = pydicom.dcmread(DICOM)
+    group = ds.WaveformSequence[0]
+    mdc = {"I": 1, "II": 2, "III": 61, "aVR": 62, "aVL": 63, "aVF": 64,
+           "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8}
+    for ch, lead in zip(group.ChannelDefinitionSequence, STANDARD_LEADS):
+        code = ch.ChannelSourceSequence[0]
+        code.CodeValue, code.CodingSchemeDesignator = f"2:{mdc[lead]}", "MDC"
+        code.CodeMeaning = "x"  # names must come from the code, not the text
+        ch.ChannelSensitivity = float(ch.ChannelSensitivity) / 1000.0
+        ch.ChannelSensitivityUnitsSequence[0].CodeValue = "mV"
+    out = tmp_path / "mdc.dcm"
+    ds.save_as(out)
+    ecg, ref = read(out), read(DICOM)
+    assert ecg.leads == STANDARD_LEADS
+    np.testing.assert_allclose(ecg.signal, ref.signal, rtol=1e-12, atol=1e-12)

@@ -209,7 +209,7 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
 
     out = bytearray(header) + sig_hdr
     body = bytearray(data[header_len:header_len + n_records * record_bytes])
-    if edfplus:
+    if _ANNOTATION_LABEL in labels:  # scrubbed even where the header does not claim EDF+
         offsets = np.concatenate([[0], np.cumsum(samples)]) * 2
         for k, label in enumerate(labels):
             if label != _ANNOTATION_LABEL:
