@@ -141,9 +141,14 @@ def write_npz(ecg: ECG, path: str | Path) -> Path:
     """Write ``ecg`` as the ``.npz`` layout :func:`read` reads."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"resolution_mv": np.asarray(ecg.resolution_mv)} if ecg.resolution_mv is not None else {}
-    np.savez(p, signal=ecg.signal, fs=np.float64(ecg.fs), leads=np.asarray(ecg.leads), **extra)
-    return p if p.suffix == ".npz" else p.with_name(p.name + ".npz")
+    arrays: dict[str, np.ndarray] = {
+        "signal": ecg.signal, "fs": np.asarray(ecg.fs, dtype=np.float64), "leads": np.asarray(ecg.leads),
+    }
+    if ecg.resolution_mv is not None:
+        arrays["resolution_mv"] = np.asarray(ecg.resolution_mv)
+    with p.open("wb") as fh:  # a file handle: np.savez would append ".npz" to other names
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds poorly
+    return p
 
 
 def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:

@@ -10,6 +10,7 @@ step is unknown) is a coarser step chosen, and that step is what ``read`` report
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import edfio
 import numpy as np
@@ -112,17 +113,16 @@ def write_edf(ecg: ECG, path: str | Path) -> Path:
     for k, lead in enumerate(ecg.leads):
         lo, hi = _edf_range(float(steps[k]))
         data = np.nan_to_num(ecg.signal[:, k], nan=0.0)
-        # digital = round(x / step) exactly when the header range maps -32768..32767 onto it
+        # edfio maps digital -32768..32767 linearly onto lo..hi, so digital = round(mV / step)
         digital = np.clip(np.rint((data - lo) / (hi - lo) * 65535) - 32768, -32768, 32767)
         signals.append(edfio.EdfSignal.from_digital(
             digital.astype(np.int16), ecg.fs, label=edf_label(lead), physical_dimension="mV",
             physical_range=(lo, hi), digital_range=(-32768, 32767),
-        ) if hasattr(edfio.EdfSignal, "from_digital") else edfio.EdfSignal(
-            data, ecg.fs, label=edf_label(lead), physical_dimension="mV", physical_range=(lo, hi),
         ))
+    sex: Literal["F", "M", "X"] = "M" if ecg.patient.sex == "M" else "F" if ecg.patient.sex == "F" else "X"
     edf = edfio.Edf(
         signals,
-        patient=edfio.Patient(sex=ecg.patient.sex or "X"),
+        patient=edfio.Patient(sex=sex),
         recording=edfio.Recording(startdate=ecg.acquisition.time.date() if ecg.acquisition.time else None),
         starttime=ecg.acquisition.time.time().replace(microsecond=0) if ecg.acquisition.time else None,
         data_record_duration=record_s,
