@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 from ecglens.cli import main
@@ -106,3 +108,25 @@ def test_convert_cli_truncated_input_is_one_line_error(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     assert "cut.dcm" in r.stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    step_uv=st.floats(min_value=0.1, max_value=20.0),
+    fs=st.sampled_from([100, 250, 257, 360, 500, 1000]),
+    seconds=st.integers(min_value=1, max_value=3),
+    peak=st.integers(min_value=1, max_value=32767),
+    seed=st.integers(min_value=0, max_value=2**31),
+)
+def test_round_trip_at_any_quantisation_step(tmp_path: Path, step_uv: float, fs: int, seconds: int,
+                                             peak: int, seed: int) -> None:
+    """Synthetic on purpose: the step and range must vary beyond what the real files hold."""
+    step = step_uv / 1000.0
+    rng = np.random.default_rng(seed)
+    digital = rng.integers(-peak, peak + 1, size=(fs * seconds, 3))
+    ref = ECG(signal=digital * step, fs=fs, leads=("I", "II", "V1"), resolution_mv=(step,) * 3)
+    back = read(write_wfdb(ref, tmp_path / f"p{seed}"))
+    assert np.max(np.abs(back.signal - ref.signal)) <= step * 1e-6
+    back = read(write_edf(ref, tmp_path / f"p{seed}.edf"))
+    assert back.n_samples == ref.n_samples
+    assert np.max(np.abs(back.signal - ref.signal)) < step * 0.5
