@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 
 from ecglens import __version__
+from ecglens.exceptions import ECGSignalError
 from ecglens.explain.attribution import Method, attribute
 from ecglens.explain.summary import summarise
 from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import priority_key, statement
-from ecglens.interpret.predictor import PredictorLike, label_scores, model_info
+from ecglens.interpret.predictor import PredictorLike, input_start_s, label_scores, model_info
 from ecglens.interpret.result import (
     Abstention,
     EcgAge,
@@ -112,7 +113,12 @@ def interpret(
                               models=models)
 
     ecg12 = ecg.to_standard_12()
-    scores = label_scores(predictor, ecg12, task)
+    try:
+        scores = label_scores(predictor, ecg12, task)
+    except ECGSignalError as exc:  # the model refuses what it cannot read: say so, not crash
+        return Interpretation(**result, abstention=Abstention(
+            abstained=True, reasons=[f"the model cannot read this record: {exc}"]),
+            models=[model_info(predictor, task)])
     findings = []
     for code, (p, thr_f1, thr_spec) in scores.labels.items():
         if p < thr_f1:
@@ -146,7 +152,8 @@ def interpret(
                      difference_years=None if stated is None
                      else round(scores.age_years - stated, 1))
     return Interpretation(**result, abstention=Abstention(), findings=findings,
-                          consistency=flags, ecg_age=age, models=[model_info(predictor, task)])
+                          consistency=flags, ecg_age=age, models=[model_info(predictor, task)],
+                          notes=scores.warnings)
 
 
 def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,
@@ -156,10 +163,12 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
     attr = attribute(lambda b: predictor.logits(b, task), x,
                      [labels.index(f.code) for f in findings], method=method)
     r_times = np.asarray(analysis.rpeaks, dtype=float) / ecg12.fs
+    start_s = input_start_s(predictor, ecg12)
     out = []
     for f, a in zip(findings, attr):
         exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
                         r_times_s=r_times, fiducials=analysis.fiducials,
-                        median_r_index=analysis.median_r_index, median_fs=ecg12.fs)
+                        median_r_index=analysis.median_r_index, median_fs=ecg12.fs,
+                        start_s=start_s)
         out.append(f.model_copy(update={"explanation": exp}))
     return out

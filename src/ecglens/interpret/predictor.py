@@ -7,6 +7,7 @@ that any predictor with the same methods (an ensemble, a future model) plugs in 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -27,58 +28,49 @@ class PredictorLike(Protocol):
     def predict(self, ecg: ECG) -> Any: ...
     def preprocess(self, ecg: ECG) -> torch.Tensor: ...
     def logits(self, x: torch.Tensor, task: str) -> torch.Tensor: ...
+    def info(self) -> Any: ...
 
 
 @dataclass(frozen=True)
 class Scores:
     labels: dict[str, tuple[float, float, float | None]]  # code -> (p, F1 thr, high-spec thr)
     age_years: float | None
-
-
-def _get(obj: Any, *names: str) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _per_task(value: Any, task: str) -> Any:
-    if isinstance(value, dict) and task in value:
-        return value[task]
-    return value
+    warnings: list[str]
 
 
 def label_scores(predictor: PredictorLike, ecg: ECG, task: str) -> Scores:
-    """Calibrated probabilities and both thresholds of every label of ``task``."""
+    """Calibrated probabilities and both thresholds of every label of ``task``.
+
+    Raises ECGSignalError when the model refuses the record (missing leads, NaNs, too short).
+    """
     pred = predictor.predict(ecg)
-    probs = _per_task(_get(pred, "probabilities", "probs", "calibrated"), task)
-    f1 = _per_task(_get(pred, "thresholds_f1", "threshold_f1", "f1_thresholds"), task)
-    spec = _per_task(_get(pred, "thresholds_high_specificity", "threshold_high_specificity",
-                          "high_specificity_thresholds", "thresholds_spec"), task)
-    thresholds = _per_task(_get(pred, "thresholds"), task)
-    out: dict[str, tuple[float, float, float | None]] = {}
-    for code in predictor.labels(task):
-        p = float(probs[code])
-        t_f1: Any = f1[code] if f1 is not None else None
-        t_sp: Any = spec[code] if spec is not None else None
-        if t_f1 is None and thresholds is not None:  # {code: {"f1": .., "high_specificity": ..}}
-            entry = thresholds[code]
-            t_f1 = _get(entry, "f1", "f1_optimal")
-            t_sp = _get(entry, "high_specificity", "specificity", "spec")
-        out[code] = (p, float(t_f1 if t_f1 is not None else 0.5),
-                     None if t_sp is None else float(t_sp))
-    age = _get(pred, "age_years", "age")
-    return Scores(labels=out, age_years=None if age is None else float(age))
+    tp = pred.tasks[task]
+    out = {code: (float(tp.probabilities[code]), float(tp.thresholds_f1[code]),
+                  float(tp.thresholds_high_specificity[code])
+                  if code in tp.thresholds_high_specificity else None)
+           for code in predictor.labels(task)}
+    return Scores(labels=out, age_years=pred.age_years, warnings=list(pred.warnings))
+
+
+def input_start_s(predictor: PredictorLike, ecg: ECG) -> float:
+    """Where the model's input starts in the record: long records are cut to their centre."""
+    from ecglens.models.predictor import MAX_SECONDS
+
+    max_s = float(getattr(predictor, "max_seconds", MAX_SECONDS))
+    n = round(ecg.n_samples * predictor.fs / ecg.fs)
+    max_n = round(max_s * predictor.fs)
+    return ((n - max_n) // 2) / predictor.fs if n > max_n else 0.0
 
 
 def model_info(predictor: PredictorLike, task: str) -> ModelInfo:
-    info = _get(predictor, "info", "card", "model_info")
+    info = predictor.info()
+    # one checksum for the ensemble: the SHA-256 of the members' sorted "file sha" lines
+    lines = "\n".join(f"{f} {h}" for f, h in sorted(info.weights_sha256.items()))
     return ModelInfo(
-        name=str(_get(info, "name") or type(predictor).__name__),
-        version=str(_get(info, "version") or "unknown"),
-        sha256=str(_get(info, "sha256", "weights_sha256") or "unknown"),
+        name=info.name,
+        version=info.version,
+        sha256=hashlib.sha256(lines.encode()).hexdigest(),
+        weights_sha256=dict(info.weights_sha256),
         task=task,
         sampling_rate_hz=float(predictor.fs),
         leads=list(predictor.leads),

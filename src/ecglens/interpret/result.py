@@ -51,7 +51,8 @@ class RecordInfo(_Model):
 class ModelInfo(_Model):
     name: str
     version: str
-    sha256: str
+    sha256: str  # of the whole ensemble (see interpret.predictor.model_info)
+    weights_sha256: dict[str, str] = {}  # weight file -> SHA-256
     task: str
     sampling_rate_hz: float
     leads: list[str]
@@ -131,6 +132,7 @@ class Interpretation(_Model):
     consistency: list[ConsistencyFlag] = []
     ecg_age: EcgAge | None = None
     models: list[ModelInfo] = []
+    notes: list[str] = []  # what preprocessing had to do (resampling, derived leads, cropping)
     kind: Literal["ecglens.interpretation"] = "ecglens.interpretation"
 
     @property

@@ -1,0 +1,98 @@
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
+from ecglens.interpret.consistency import RhythmFacts, check_consistency
+from ecglens.interpret.labels import CATEGORY_ORDER, STATEMENTS, priority_key, statement
+from ecglens.measure.analysis import analyze
+from ecglens.measure.results import Measurements
+from ecglens.record import STANDARD_LEADS, make_ecg
+
+from _interp_fixtures import example_ecg
+
+
+def test_every_ptbxl_statement_has_a_label_category_and_priority(data_dir: Path) -> None:
+    with open(data_dir / "ptbxl" / "scp_statements.csv", newline="") as f:
+        codes = {row[""] for row in csv.DictReader(f)}
+    assert codes == set(STATEMENTS)
+    for info in STATEMENTS.values():
+        assert info.category in CATEGORY_ORDER and 1 <= info.priority <= 9
+        assert info.label and info.label != info.code
+    assert statement("UNKNOWN").category == "other"
+
+
+def test_urgent_findings_sort_before_descriptive_ones() -> None:
+    codes = ["SR", "NDT", "AFIB", "INJAS", "LVH"]
+    ordered = sorted(codes, key=lambda c: priority_key(c, 0.5))
+    assert ordered[:2] == ["AFIB", "INJAS"] and ordered[-1] == "SR"
+
+
+@pytest.mark.parametrize(("code", "meas", "facts", "flagged"), [
+    ("CLBBB", {"qrs_ms": 92}, {}, True),
+    ("CLBBB", {"qrs_ms": 146}, {}, False),
+    ("CRBBB", {"qrs_ms": 118}, {}, True),
+    ("1AVB", {"pr_ms": 180}, {}, True),
+    ("1AVB", {"pr_ms": 240}, {}, False),
+    ("AFIB", {}, {"rr_irregular": False, "p_waves_present": True}, True),
+    ("AFIB", {}, {"rr_irregular": True, "p_waves_present": False}, False),
+    ("STACH", {"heart_rate_bpm": 72}, {}, True),
+    ("SBRAD", {"heart_rate_bpm": 48}, {}, False),
+    ("LAFB", {"qrs_axis_deg": 30}, {}, True),
+    ("CLBBB", {}, {}, False),  # not measured: nothing to contradict
+])
+def test_finding_vs_measurement(code: str, meas: dict, facts: dict, flagged: bool) -> None:
+    flags = check_consistency([code], Measurements(**meas), RhythmFacts(**facts))
+    assert any(f.finding == code for f in flags) is flagged
+
+
+def test_unexplained_wide_qrs_and_long_pr_are_flagged() -> None:
+    flags = check_consistency(["SR"], Measurements(qrs_ms=150, pr_ms=260), RhythmFacts())
+    assert len([f for f in flags if f.finding == ""]) == 2
+    assert not [f for f in check_consistency(["CLBBB", "1AVB"],
+                                             Measurements(qrs_ms=150, pr_ms=260),
+                                             RhythmFacts()) if f.finding == ""]
+
+
+def _ecg(sig: np.ndarray, fs: float = 500.0):  # type: ignore[no-untyped-def]
+    return make_ecg(sig, fs, list(STANDARD_LEADS))
+
+
+def test_real_ecg_passes_the_signal_checks() -> None:
+    ecg = example_ecg()
+    assert signal_checks(ecg) == [] and lead_checks(ecg) == []
+    a = analyze(ecg)
+    assert quality_checks(a.quality, a.rpeaks.size) == []
+
+
+def test_out_of_distribution_signals_are_named() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(5000)[:, None] / 500.0
+    sine = np.tile(np.sin(2 * np.pi * 1.2 * t), (1, 12))
+    assert any("does not look like an ECG" in r for r in signal_checks(_ecg(sine)))
+    assert any("does not look like an ECG" in r
+               for r in signal_checks(_ecg(rng.normal(0, 0.5, (5000, 12)))))
+    assert any("implausible amplitude" in r
+               for r in signal_checks(example_ecg().replace(
+                   signal=example_ecg().signal * 1000)))
+    assert any("small amplitude" in r for r in signal_checks(_ecg(np.zeros((5000, 12)))))
+
+
+def test_a_lead_replaced_by_noise_or_flat_is_reported_by_the_quality_checks() -> None:
+    rng = np.random.default_rng(1)
+    ecg = example_ecg()
+    for j, fill in ((8, rng.normal(0, 0.2, ecg.n_samples)), (3, np.zeros(ecg.n_samples))):
+        sig = ecg.signal.copy()
+        sig[:, j] = fill
+        a = analyze(ecg.replace(signal=sig))
+        reasons = quality_checks(a.quality, a.rpeaks.size)
+        assert reasons and ecg.leads[j] in " ".join(reasons)
+
+
+def test_two_lead_holter_is_not_a_12_lead(formats_dir: Path) -> None:
+    from ecglens.io import read
+
+    ecg = read(formats_dir / "mitbih" / "100.hea")
+    assert lead_checks(ecg) and "not a 12-lead" in lead_checks(ecg)[0]
