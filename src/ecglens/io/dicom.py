@@ -9,6 +9,7 @@ SCP-ECG (``5.6.3-9-N``) or MDC (``2:N``) code; the code meaning is the fallback.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -174,8 +175,11 @@ def _interpretation(ds: Dataset) -> DeviceInterpretation:
 
 
 def _load(path: Path) -> Dataset:
+    # From memory, not the file: pydicom reads each element with fp.read(declared length), and a
+    # regular file object allocates that length up front, so one corrupt length field would ask
+    # for gigabytes. A BytesIO returns only what is there. (check_file bounds the file size.)
     try:
-        return pydicom.dcmread(str(path))
+        return pydicom.dcmread(io.BytesIO(path.read_bytes()))
     except InvalidDicomError as exc:
         raise ECGFormatError(path, f"not a valid DICOM file ({exc})") from None
     except (EOFError, OSError, ValueError, KeyError) as exc:

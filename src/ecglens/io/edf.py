@@ -13,6 +13,7 @@ entries (annotation texts are free text that may name people).
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -113,7 +114,11 @@ def read(path: Path) -> ECG:
         head += fh.read(256 * max(0, int(head[252:256].decode("ascii", "replace").strip() or 0)))
     _check_size(path, _layout(path, head), path.stat().st_size)
     try:
-        edf = edfio.read_edf(path, lazy_load_data=False)
+        with warnings.catch_warnings():
+            # the size was checked above; what edfio still warns about is trailing bytes after
+            # the declared records, which it ignores as we do
+            warnings.simplefilter("ignore", UserWarning)
+            edf = edfio.read_edf(path, lazy_load_data=False)
     except (ValueError, OSError, IndexError, UnicodeDecodeError) as exc:
         raise ECGFormatError(path, f"corrupt or truncated EDF file ({exc})") from None
     signals = [s for s in edf.signals if s.label.strip() != _ANNOTATION_LABEL]
