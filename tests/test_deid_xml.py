@@ -153,3 +153,23 @@ def test_dispatcher_keeps_format(formats_dir: Path, tmp_path: Path, case: tuple)
     fmt = deidentify(formats_dir / name, dst, DeidOptions(pseudonym_key=KEY))
     assert registry.detect_format(dst) == fmt
     assert registry.read(dst).n_samples == registry.read(formats_dir / name).n_samples
+
+
+@pytest.mark.parametrize("module,name,anchor,insert", [
+    (muse, "ge-muse/guangxi_teaching_sinus_rhythm.xml", "</RestingECG>",
+     "<PharmaData><PharmaUniqueECGID>SECRET-123</PharmaUniqueECGID></PharmaData>"),
+    (sierra, "philips-sierra/129DYPRG.XML", "</restingecgdata>",
+     "<vendorextension><note>SECRET-123</note></vendorextension>"),
+    (sierra, "philips-sierra/129DYPRG.XML", "<pacestatus>",
+     "<homephone>SECRET-123</homephone><pacestatus>"),
+], ids=["muse-section", "sierra-section", "sierra-patient-field"])
+def test_unlisted_fields_are_emptied(formats_dir: Path, tmp_path: Path, module: ModuleType, name: str,
+                                     anchor: str, insert: str) -> None:
+    """Fields we do not know are not trusted: vendor sections and extra patient fields go empty."""
+    text = (formats_dir / name).read_text(encoding="utf-8")
+    assert text.count(anchor) == 1
+    src, dst = tmp_path / "src.xml", tmp_path / "dst.xml"
+    src.write_text(text.replace(anchor, insert + anchor), encoding="utf-8")
+    module.deidentify(src, dst, DeidOptions())
+    assert "SECRET-123" not in dst.read_text(encoding="utf-8")
+    assert np.array_equal(module.read(dst).signal, module.read(src).signal)

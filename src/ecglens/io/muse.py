@@ -210,6 +210,10 @@ _KEEP = {
     "Order": {"OrderTime", "OrderPlacementTime", "HISDisposition", "AdmitSource",
               "DischargeDisposition", "AmbulatoryStatus", "AdmissionType"},
 }
+#: sections of measurements, statements and waveforms, kept as they are
+_CLINICAL_SECTIONS = {"MuseInfo", "RestingECGMeasurements", "OriginalRestingECGMeasurements",
+                      "MeasurementMatrix", "IntervalMeasurements", "AmplitudeMeasurements",
+                      "QRSTimesTypes", "Waveform", "ACITIPIAnalysis"}
 _IDS = {"PatientID", "SecondaryID", "RequisitionNumber", "HISAccountNumber", "HISOrderNumber"}
 _DATES = {"AcquisitionDate", "EditDate", "OrderPlacementDate", "AdmitDate", "DischargeDate"}
 
@@ -244,6 +248,8 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
                     xs.blank(field)
         elif sname in {"Diagnosis", "OriginalDiagnosis"}:
             _scrub_signatures(section)
+        elif sname not in _CLINICAL_SECTIONS and isinstance(section.tag, str):
+            xs.blank(section)  # vendor or site sections (PharmaData, questionnaires...): emptied
     xs.write(tree, dst)
 
 

@@ -300,6 +300,26 @@ _FREE_TEXT = {
 }
 
 
+#: top-level sections whose content is technical or clinical; any other section (vendors add
+#: their own) is emptied, as are order details and unlisted patient fields
+_CLINICAL_SECTIONS = {"documentinfo", "userdefines", "reportinfo", "dataacquisition", "patient",
+                      "measurements", "internalmeasurements", "interpretations", "waveforms"}
+_PATIENT_FIELDS = {"patientid", "uniquepatientid", "MRN", "mrn", "name", "age", "sex", "pacestatus",
+                   "height", "weight", "race"}
+
+
+def _blank_unlisted(root: Any) -> None:
+    for section in root:
+        if not isinstance(section.tag, str):
+            continue
+        if xs.local(section.tag) not in _CLINICAL_SECTIONS:
+            xs.blank(section)
+    gp = xs.child(xs.child(root, "patient"), "generalpatientdata")
+    for field in gp if gp is not None else []:
+        if isinstance(field.tag, str) and xs.local(field.tag) not in _PATIENT_FIELDS:
+            xs.blank(field)
+
+
 def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     """Rewrite a Sierra XML without patient identity; the waveform text is copied unchanged."""
     root_check = xs.parse(src)
@@ -339,6 +359,7 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
                 el.attrib.pop("time", None)
             else:
                 el.set("date", new.isoformat())
+    _blank_unlisted(tree.getroot())
     xs.write(tree, dst)
 
 
