@@ -147,11 +147,29 @@ def test_muse_derived_leads(formats_dir: Path) -> None:
     np.testing.assert_allclose(ecg.lead("aVF"), ii - i / 2, atol=1e-12)
 
 
-def test_muse_median_beats(formats_dir: Path) -> None:
-    med = muse.read_median_beats(formats_dir / "ge-muse/guangxi_teaching_sinus_rhythm.xml")
-    assert med.leads == STANDARD_LEADS and med.signal.shape == (600, 12) and med.fs == 500.0
-    # the median beat's R wave in II is taller than its baseline by far
-    assert med.lead("II").max() > 1.0
+@pytest.mark.parametrize("module,name,n", [
+    (muse, "ge-muse/guangxi_teaching_sinus_rhythm.xml", 600),
+    (sierra, "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml", 600),
+    (aecg, "hl7-aecg/subject1_0.xml", 599),
+], ids=["muse", "sierra", "aecg"])
+def test_median_beats_match_rhythm_amplitude(formats_dir: Path, module: ModuleType, name: str, n: int) -> None:
+    """The device's median beat has the height of the recorded beats (its own scale is used:
+    Philips stores it at 2.5 µV per count, the rhythm at 5)."""
+    rhythm, med = module.read(formats_dir / name), module.read_median_beats(formats_dir / name)
+    assert med.leads == STANDARD_LEADS and med.signal.shape == (n, 12) and med.fs == 500.0
+    for lead in ("II", "V2"):
+        x = np.abs(rhythm.lead(lead)[:5000] - np.median(rhythm.lead(lead)[:5000]))
+        peaks = [x[k:k + 250].max() for k in range(0, 5000 - 250, 250)]
+        beat_heights = sorted(peaks)[len(peaks) // 2:]  # windows holding a QRS
+        y = np.abs(med.lead(lead) - np.median(med.lead(lead)))
+        assert y.max() == pytest.approx(np.median(beat_heights), rel=0.2)
+
+
+def test_median_beats_absent(formats_dir: Path) -> None:
+    with pytest.raises(ECGFormatError, match="representative"):
+        sierra.read_median_beats(formats_dir / "philips-sierra/129DYPRG.XML")
+    with pytest.raises(ECGFormatError, match="representative"):
+        aecg.read_median_beats(formats_dir / "hl7-aecg/minimum_aecg.xml")
 
 
 # --- metadata and the device's own interpretation -------------------------------------------

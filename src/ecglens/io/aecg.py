@@ -239,6 +239,17 @@ def read(path: Path) -> ECG:
     )
 
 
+def read_median_beats(path: Path) -> ECG:
+    """The representative beat (``REPRESENTATIVE_BEAT`` derived series), when the file has one."""
+    root = xs.parse(path)
+    derived = next((d for d in xs.descendants(root, "derivedSeries")
+                    if _code(d).upper() == "REPRESENTATIVE_BEAT"), None)
+    if derived is None:
+        raise ECGFormatError(path, "HL7 aECG document holds no representative-beat series")
+    signal, fs, leads, resolution = _read_waveforms(path, derived)
+    return make_ecg(signal, fs, leads, source_format="hl7-aecg", resolution_mv=tuple(resolution))
+
+
 # --- de-identification -------------------------------------------------------------------
 
 #: elements whose text is a person's or place's name, an address or free text

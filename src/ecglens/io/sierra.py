@@ -285,6 +285,42 @@ def read(path: Path) -> ECG:
     )
 
 
+_PAD = 32767  # repbeat samples past the end of the beat window are padded with 0x7FFF
+
+
+def read_median_beats(path: Path) -> ECG:
+    """The cart's representative beat of every lead (``<repbeats>``, 1.04 files), in millivolts."""
+    root = xs.parse(path)
+    _check_document(path, root)
+    reps = next(xs.descendants(root, "repbeats"), None)
+    if reps is None or reps.get("dataencoding", "Base64") != "Base64":
+        raise ECGFormatError(path, "Philips XML holds no Base64 representative beats")
+    fs = xs.number(reps.get("samplespersec"))
+    res_uv = xs.number(reps.get("resolution"))
+    if not fs or not res_uv:
+        raise ECGFormatError(path, "Philips XML representative beats lack sampling rate or resolution")
+    labels: list[str] = []
+    columns: list[np.ndarray] = []
+    for rep in xs.children(reps, "repbeat"):
+        wave = xs.child(rep, "waveform")
+        payload = (wave if wave is not None else rep).text or ""
+        try:
+            raw = base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError):
+            raise ECGFormatError(path, "Philips XML representative beat is not valid Base64") from None
+        labels.append(rep.get("leadname") or f"lead{len(labels) + 1}")
+        columns.append(np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int64))
+    if not columns or len({len(c) for c in columns}) != 1 or len(columns[0]) == 0:
+        raise ECGFormatError(path, "Philips XML representative beats are missing or of unequal length")
+    counts = np.column_stack(columns)
+    valid = ~np.all(counts == _PAD, axis=1)
+    end = int(np.nonzero(valid)[0][-1]) + 1 if valid.any() else 0
+    if end == 0:
+        raise ECGFormatError(path, "Philips XML representative beats hold only padding")
+    return make_ecg(counts[:end] * (res_uv / 1000.0), fs, labels, source_format="philips-sierra",
+                    resolution_mv=tuple([res_uv / 1000.0] * len(labels)))
+
+
 # --- de-identification -------------------------------------------------------------------
 
 #: identifiers replaced by a keyed pseudonym (or emptied without a key)
