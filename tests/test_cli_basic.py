@@ -3,12 +3,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ecglens.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "ecglens.cli", *args], check=False, capture_output=True, text=True,
+        timeout=300,
     )
 
 
@@ -29,3 +32,58 @@ def test_info_missing_file_is_one_line_error(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0
     assert "nope.xml" in r.stderr
+
+
+def _expected_records(formats_dir: Path) -> set[str]:
+    """What a directory listing must hold, worked out from the files themselves."""
+    return {
+        str(f.relative_to(formats_dir)) for f in formats_dir.rglob("*")
+        if f.suffix.lower() in {".hea", ".xml", ".scp"}
+    }
+
+
+def test_info_directory_json_lists_each_record_once(formats_dir: Path) -> None:
+    r = run_cli("info", str(formats_dir), "--json")
+    assert r.returncode == 1, "the invalid Sierra file must make the batch fail"
+    out = json.loads(r.stdout)
+    listed = [str(Path(x["file"]).relative_to(formats_dir)) for x in out["records"]]
+    listed += [str(Path(e["file"]).relative_to(formats_dir)) for e in out["errors"]]
+    assert len(listed) == len(set(listed)), "a record was listed twice"
+    assert set(listed) == _expected_records(formats_dir)
+    assert out["n_files"] == len(listed) and out["n_read"] + out["n_failed"] == out["n_files"]
+    assert [Path(e["file"]).name for e in out["errors"]] == ["invalid-doc-type.xml"]
+    assert all(len(x["leads"]) >= 1 and x["sampling_rate_hz"] > 0 for x in out["records"])
+    assert "Traceback" not in r.stderr
+    assert r.stderr.rstrip().splitlines()[-1] == (
+        f"ecglens: {out['n_read']} of {out['n_files']} files read, 1 failed"
+    )
+
+
+def test_info_directory_table_skips_companions_and_reports_errors(
+    formats_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ecglens.cli import main
+
+    src = formats_dir / "mitbih"
+    for f in src.iterdir():  # 100.hea + 100.dat + 100.atr: one record
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "renamed_ecg.bin").write_bytes((formats_dir / "hl7-aecg" / "minimum_aecg.xml").read_bytes())
+    (tmp_path / "junk.xml").write_bytes(b"\x00\x01 not xml at all")
+    (tmp_path / "notes.txt").write_text("not an ECG, skipped")
+    code = main(["info", str(tmp_path)])
+    captured = capsys.readouterr()
+    rows = [ln.split("\t") for ln in captured.out.strip().splitlines()]
+    assert [r[0] for r in rows] == ["100.hea", "junk.xml", "renamed_ecg.bin"]
+    assert rows[0][1] == "wfdb" and rows[2][1] == "hl7-aecg" and rows[1][1] == "ERROR"
+    assert code == 1
+    err_lines = [ln for ln in captured.err.splitlines() if ln.startswith("ecglens:")]
+    assert err_lines[0].startswith(f"ecglens: error: {tmp_path / 'junk.xml'}: ")
+    assert err_lines[-1] == "ecglens: 2 of 3 files read, 1 failed"
+
+
+def test_info_directory_all_good_exits_zero(formats_dir: Path, tmp_path: Path) -> None:
+    from ecglens.cli import main
+
+    for f in (formats_dir / "physionet-challenge").glob("E0750[01].*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    assert main(["info", str(tmp_path), "--json"]) == 0

@@ -13,23 +13,54 @@ from tqdm import tqdm
 
 from ecglens.exceptions import ECGFormatError
 
-# Companion files that belong to a record whose main file is elsewhere (WFDB signals,
-# annotations) or that are not ECGs at all; skipped when a directory is expanded.
+# Files that are never ECGs: documentation, licences, archives, images, code. Skipped when a
+# directory is expanded (a single file of any name is still read: detection is by content).
 _SKIP_SUFFIXES = {
-    ".dat", ".mat", ".atr", ".txt", ".md", ".json", ".tar", ".xz", ".gz", ".zip", ".pdf",
-    ".png", ".py", ".i", ".ii", ".iii", ".avr", ".avl", ".avf",
-    ".v1", ".v2", ".v3", ".v4", ".v5", ".v6",
+    ".txt", ".md", ".rst", ".html", ".json", ".yaml", ".yml", ".tar", ".xz", ".gz", ".bz2",
+    ".zip", ".7z", ".pdf", ".png", ".jpg", ".svg", ".py", ".ipynb", ".sh",
 }
 
 
+def _wfdb_companions(folder_files: list[Path]) -> set[Path]:
+    """Files that belong to a WFDB record whose header is in the same folder.
+
+    A record is listed once, by its ``.hea``; its signal files (named in the header, whatever
+    their extension) and its annotation files (``100.atr``, LUDB's ``1.i`` … ``1.v6``: same stem
+    as the header) are part of that record, not ECGs of their own.
+    """
+    headers = {f for f in folder_files if f.suffix.lower() == ".hea"}
+    stems = {(h.parent, h.stem) for h in headers}
+    out = {f for f in folder_files if f not in headers and (f.parent, f.stem) in stems}
+    for h in headers:
+        try:
+            if h.stat().st_size > 1024 * 1024:
+                continue  # not a real header; reading it will report the problem
+            lines = [ln for ln in h.read_text(errors="replace").splitlines()
+                     if ln.strip() and not ln.lstrip().startswith("#")]
+        except OSError:
+            continue
+        for ln in lines[1:]:
+            out.add(h.parent / ln.split()[0])
+    return out
+
+
 def expand_inputs(path: str) -> tuple[list[Path], bool]:
-    """Files to process and whether the input was a directory."""
+    """Files to process and whether the input was a directory.
+
+    In a directory every file is a candidate except hidden files, the non-ECG suffixes above
+    and the companion files of WFDB records (so a record is listed once, by its header).
+    Anything else that is not a readable ECG is reported as an error, not silently skipped.
+    """
     p = Path(path)
     if p.is_dir():
-        files = sorted(
+        candidates = [
             f for f in p.rglob("*")
-            if f.is_file() and f.suffix.lower() not in _SKIP_SUFFIXES and not f.name.startswith(".")
-        )
+            if f.is_file() and f.suffix.lower() not in _SKIP_SUFFIXES
+            and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            and not f.name.upper().startswith(("LICENSE", "README", "ATTRIBUTION", "RECORDS"))
+        ]
+        companions = _wfdb_companions(candidates)
+        files = sorted(f for f in candidates if f not in companions)
         if not files:
             raise ECGFormatError(p, "directory holds no ECG files")
         return files, True
@@ -65,8 +96,15 @@ def run_many(
         except ECGFormatError as exc:
             results.append((f, None, exc.problem))
         except Exception as exc:  # noqa: BLE001 - a batch must not die on one file
-            results.append((f, None, f"{type(exc).__name__}: {exc}"))
+            results.append((f, None, " ".join(f"{type(exc).__name__}: {exc}".split())))
     return results, True
+
+
+def summary(results: list[tuple[Path, dict[str, Any] | None, str | None]], *, done: str) -> str:
+    """One line for the end of a batch, e.g. ``30 of 31 files read, 1 failed``."""
+    failed = sum(1 for _, _, err in results if err)
+    line = f"{len(results) - failed} of {len(results)} files {done}"
+    return f"{line}, {failed} failed" if failed else line
 
 
 def rel(f: Path, root: str) -> str:

@@ -1,4 +1,12 @@
-"""``ecglens info FILE|DIR [--json]``: what is in an ECG file."""
+"""``ecglens info FILE|DIR [--json]``: what is in an ECG file.
+
+For a directory every ECG below it is read (WFDB records once, by their header) with a progress
+bar on stderr. stdout gets one tab-separated row per file (or, with ``--json``, one object with
+``n_files``, ``n_read``, ``n_failed``, ``records`` and ``errors``); a file that cannot be read is
+a row ``ERROR`` on stdout and a line ``ecglens: error: FILE: problem`` on stderr, and the batch
+goes on. stderr ends with a summary (``30 of 31 files read, 1 failed``). The exit status is 0
+when every file was read and 1 when any failed, so scripts can tell.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ecglens.cli.common import print_json, rel, run_many
+from ecglens.cli.common import print_json, rel, run_many, summary
 from ecglens.io import detect_format, read
 
 
@@ -37,8 +45,7 @@ def describe(path: Path) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     results, is_dir = run_many(args.path, describe, desc="reading")
     if not is_dir:
-        info = results[0][1]
-        assert info is not None
+        info = results[0][1] or {}  # run_many raises for a single file that fails
         if args.json:
             print_json(info)
         else:
@@ -49,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({
             "n_files": len(results),
+            "n_read": len(results) - len(failed),
             "n_failed": len(failed),
             "records": [r for _, r, _ in results if r],
             "errors": [{"file": str(f), "error": e} for f, e in failed],
@@ -63,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{name}\tERROR\t{err}")
     for f, err in failed:
         print(f"ecglens: error: {f}: {err}", file=sys.stderr)
+    print(f"ecglens: {summary(results, done='read')}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -203,7 +203,44 @@ def reader_for(fmt: str) -> Callable[[Path], ECG]:
 # WFDB: the header names other files, so it is vetted before wfdb opens any of them.
 
 
-def _vet_wfdb_header(p: Path, hea: Path) -> bytes:
+def _refuse_huge(p: Path, n_values: int, what: str) -> None:
+    if n_values > MAX_SAMPLE_VALUES:
+        raise ECGFormatError(
+            p, f"WFDB header declares {what}, more than the {MAX_SAMPLE_VALUES:,} sample values "
+            "one ECG may hold; refusing to read it"
+        )
+
+
+def _vet_signal_lines(p: Path, lines: list[bytes], sig_len: int) -> None:
+    """Samples per frame and byte offsets size wfdb's buffers: bound them before it reads."""
+    from wfdb.io.header import rx_signal
+
+    values_per_frame = 0
+    for ln in lines:
+        m = rx_signal.match(ln.decode("ascii", "replace"))
+        if m is None:
+            raise ECGFormatError(p, "WFDB header has an invalid signal line")
+        values_per_frame += int(m.group("samps_per_frame") or 1)
+        if int(m.group("byte_offset") or 0) > MAX_FILE_BYTES:
+            raise ECGFormatError(p, "WFDB header declares a byte offset beyond any signal file")
+    _refuse_huge(p, values_per_frame * sig_len, f"{values_per_frame} values per frame × {sig_len} frames")
+
+
+def _vet_file_names(p: Path, body: list[bytes], kind: str) -> None:
+    """wfdb joins these names to the header's folder: a path there would read any file."""
+    for ln in body:
+        name = ln.split()[0].decode("utf-8", "replace")
+        if name == "~":  # wfdb's marker for "no file" (an empty segment)
+            continue
+        if ("/" in name or "\\" in name or name.startswith((".", "~")) or os.path.isabs(name)
+                or ":" in name):
+            raise ECGFormatError(
+                p, f"WFDB header names {kind} {name[:60]!r}: only plain file names in the "
+                "header's own folder are allowed, never a path outside it"
+            )
+
+
+def _vet_wfdb_header(p: Path, hea: Path, *, depth: int = 0) -> bytes:
     """Refuse headers that point outside their folder, at huge files, or declare huge records."""
     check_file(hea)
     text = hea.read_bytes()
@@ -213,33 +250,31 @@ def _vet_wfdb_header(p: Path, hea: Path) -> bytes:
         raise ECGFormatError(p, "WFDB header has no valid record line")
     n_seg, n_sig = m.group(2), int(m.group(3))
     sig_len = int(m.group(5)) if m.group(5) else 0
+    _refuse_huge(p, n_sig * sig_len, f"{n_sig} signals × {sig_len} samples")
+    body = lines[1:1 + (int(n_seg) if n_seg is not None else n_sig)]
+    kind = "segment" if n_seg is not None else "signal file"
+    _vet_file_names(p, body, kind)
     if n_seg is not None:
-        names = [ln.split()[0] for ln in lines[1:1 + int(n_seg)]]
-        kind = "segment"
+        lengths = [int(ln.split()[1]) for ln in body if len(ln.split()) > 1 and ln.split()[1].isdigit()]
+        _refuse_huge(p, n_sig * sum(lengths), f"{n_sig} signals × {sum(lengths)} samples in segments")
     else:
-        names = [ln.split()[0] for ln in lines[1:1 + n_sig]]
-        kind = "signal file"
-        if n_sig * sig_len > MAX_SAMPLE_VALUES:
-            raise ECGFormatError(
-                p, f"WFDB header declares {n_sig} signals × {sig_len} samples, more than the "
-                f"{MAX_SAMPLE_VALUES:,} sample values one ECG may hold; refusing to read it"
-            )
-    for name in dict.fromkeys(names):
+        _vet_signal_lines(p, body, sig_len)
+    for name in dict.fromkeys(ln.split()[0] for ln in body):
         text_name = name.decode("utf-8", "replace")
-        if text_name == "~":  # wfdb's marker for "no file" (an empty segment)
+        if text_name == "~":
             continue
-        if ("/" in text_name or "\\" in text_name or text_name.startswith((".", "~"))
-                or os.path.isabs(text_name) or ":" in text_name):
-            raise ECGFormatError(
-                p, f"WFDB header names {kind} {text_name[:60]!r}: only plain file names in the "
-                "header's own folder are allowed, never a path outside it"
-            )
         target = hea.parent / (text_name + ".hea" if kind == "segment" else text_name)
-        if target.exists():
-            try:
-                check_file(target)
-            except ECGFormatError as exc:
-                raise ECGFormatError(p, f"{kind} {text_name!r} named in the header: {exc.problem}") from None
+        if not target.exists():
+            continue
+        if kind == "segment":
+            if depth >= 1:
+                raise ECGFormatError(p, "WFDB multi-segment record nests segments more than one level deep")
+            _vet_wfdb_header(p, target, depth=depth + 1)
+            continue
+        try:
+            check_file(target)
+        except ECGFormatError as exc:
+            raise ECGFormatError(p, f"{kind} {text_name!r} named in the header: {exc.problem}") from None
     return text
 
 
