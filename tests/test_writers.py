@@ -95,6 +95,8 @@ def test_convert_cli(tmp_path: Path, formats_dir: Path, capsys: pytest.CaptureFi
     assert r.returncode == 0, r.stderr
     back = read(tmp_path / "back.hea")
     assert np.nanmax(np.abs(back.signal - ref.signal)) <= max(ref.resolution_mv or (0,))
+    r = _main(capsys, "convert", str(tmp_path / "back.hea"), str(tmp_path / "back"))
+    assert r.returncode == 2 and "overwrite" in r.stderr
     r = _main(capsys, "convert", str(src), str(tmp_path / "out.xyz"))
     assert r.returncode == 2 and "--to" in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr

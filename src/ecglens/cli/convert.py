@@ -36,6 +36,12 @@ def target_format(out: Path, to: str | None) -> str:
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     fmt = target_format(out, args.to)
+    src = Path(args.input).resolve()
+    # a WFDB output replaces <base>.hea and <base>.dat: neither may be the input
+    targets = {out.resolve()} | ({out.with_suffix(s).resolve() for s in (".hea", ".dat")}
+                                 if fmt == "wfdb" else set())
+    if src in targets:
+        raise ECGFormatError(out, "refusing to overwrite the input file; choose another output path")
     ecg = read(args.input)
     written = _WRITERS[fmt](ecg, out)
     print(f"wrote {fmt}: {written} ({ecg.n_leads} leads, {ecg.fs:g} Hz, {ecg.duration_s:.2f} s)",

@@ -127,11 +127,14 @@ def read(path: Path) -> ECG:
         raise ECGFormatError(path, "EDF file holds no signal measured in volts (uV, mV or V)")
     fs = Counter(s.sampling_frequency for s in voltage).most_common(1)[0][0]
     chosen = [s for s in voltage if s.sampling_frequency == fs]
-    n = min(len(s.data) for s in chosen)
+    columns = [s.data for s in chosen]  # edfio calibrates on every access of .data: once only
+    n = min(len(c) for c in columns)
     if n == 0:
         raise ECGFormatError(path, "EDF file holds no data records")
     to_mv = np.array([_UNIT_TO_MV[s.physical_dimension.strip().lower()] for s in chosen])
-    signal = np.column_stack([np.asarray(s.data[:n], dtype=np.float64) for s in chosen]) * to_mv
+    signal = np.column_stack([c[:n] for c in columns]).astype(np.float64, copy=False)
+    if np.any(to_mv != 1.0):
+        signal *= to_mv
     resolution = tuple(
         float(abs(s.physical_max - s.physical_min) / abs(s.digital_max - s.digital_min) * k)
         for s, k in zip(chosen, to_mv)
