@@ -185,3 +185,16 @@ def test_dicom_mdc_codes_and_millivolt_units(tmp_path: Path) -> None:
     ecg, ref = read(out), read(DICOM)
     assert ecg.leads == STANDARD_LEADS
     np.testing.assert_allclose(ecg.signal, ref.signal, rtol=1e-12, atol=1e-12)
+
+
+def test_dicom_padding_value_samples_become_nan(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(DICOM)
+    group = ds.WaveformSequence[0]
+    raw = np.frombuffer(group.WaveformData, dtype="<i2").reshape(-1, 12).copy()
+    raw[100:110, 0] = -32768
+    group.WaveformData = raw.tobytes()
+    group.add_new(0x5400100A, "OW", np.int16(-32768).tobytes())  # Waveform Padding Value
+    out = tmp_path / "pad.dcm"
+    ds.save_as(out)
+    ecg = read(out)
+    assert np.isnan(ecg.signal).sum() == 10 and np.isnan(ecg.signal[100:110, 0]).all()

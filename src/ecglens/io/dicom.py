@@ -198,8 +198,14 @@ def read(path: Path) -> ECG:
     if len(gains) != raw.shape[1]:
         raise ECGFormatError(path, f"{raw.shape[1]} channels but {len(gains)} channel definitions")
     leads = [_lead_name(ch, i) for i, ch in enumerate(group.ChannelDefinitionSequence)]
+    signal = raw * gains + baselines
+    padding = group.get("WaveformPaddingValue")
+    if padding is not None:  # samples holding the padding value are not data
+        pad = np.frombuffer(bytes(padding), dtype=raw.dtype)[:1] if isinstance(padding, bytes) else None
+        if pad is not None and len(pad):
+            signal[raw == pad[0]] = np.nan
     return make_ecg(
-        raw * gains + baselines,
+        signal,
         float(group.SamplingFrequency),
         leads,
         patient=_patient(ds),
