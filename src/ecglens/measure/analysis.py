@@ -18,7 +18,7 @@ from ecglens.measure.intervals import frontal_axis, net_area, qtc
 from ecglens.measure.results import LeadReversal, Measurements, Quality
 from ecglens.measure.reversal import detect_reversal
 from ecglens.record import ECG, STANDARD_LEADS
-from ecglens.signal.filters import clean, powerline_frequency, resample
+from ecglens.signal.filters import clean, highpass, powerline_frequency, resample
 from ecglens.signal.quality import lead_quality, record_quality
 from ecglens.signal.rpeaks import detect_rpeaks
 
@@ -114,11 +114,12 @@ def analyze(ecg: ECG) -> Analysis:
         q = record_quality(lq, duration_s=duration, n_beats=0)
         return _empty(ecg.fs, ecg.n_leads, leads, q, "record too short")
 
-    lq = lead_quality(x, fs, leads, nan_frac)
+    hp = highpass(x, fs, 0.5)
+    lq = lead_quality(x, fs, leads, nan_frac, hp=hp)
     usable = np.array([q.verdict != "unacceptable" for q in lq])
     extra: list[str] = []
-    line = powerline_frequency(x, fs)
-    filt = clean(x, fs, high_hz=100.0, powerline_hz=line)
+    line = powerline_frequency(hp, fs)
+    filt = clean(x, fs, powerline_hz=line, hp=hp)
     if not usable.any():
         q = record_quality(lq, duration_s=duration, n_beats=0)
         return _empty(ecg.fs, ecg.n_leads, leads, q, "no usable lead")

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["BeatSet", "classify_beats", "median_beats", "rr_irregularity"]
 
 _QRS_HALF_S = 0.06  # QRS window for morphology comparison, each side of the fiducial
-_MAX_SHIFT_S = 0.03  # largest re-alignment of one beat
+_MAX_SHIFT_S = 0.02  # largest re-alignment of one beat
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _corr_rows(a: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _align(x: np.ndarray, r: np.ndarray, fs: float, template: np.ndarray, half: int) -> np.ndarray:
-    """Shift each fiducial by up to ±30 ms to best match the template (correlation over leads)."""
+    """Shift each fiducial by up to ±20 ms to best match the template (correlation over leads)."""
     s = int(_MAX_SHIFT_S * fs)
     if s < 1:
         return r
@@ -86,7 +86,8 @@ def classify_beats(x: np.ndarray, rpeaks: np.ndarray, fs: float) -> BeatSet:
     # dominant template: the medoid of (at most 300) beats by QRS correlation, then the median
     # of the beats that resemble it; robust even when ectopic beats are numerous
     sub = np.linspace(0, n_beats - 1, min(n_beats, 300)).astype(int)
-    c = np.corrcoef(w[sub]) if sub.size > 1 else np.ones((1, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # flat beats have no correlation
+        c = np.corrcoef(w[sub]) if sub.size > 1 else np.ones((1, 1))
     c = np.nan_to_num(c)
     medoid = sub[int(np.argmax(np.median(c, axis=1)))]
     corr = _corr_rows(w, w[medoid])

@@ -22,11 +22,24 @@ from ecglens.signal.filters import lowpass
 __all__ = ["Fiducials", "delineate"]
 
 # thresholds as fractions of (peak - noise) of the spatial velocity; chosen on odd LUDB records
-CORE_FRACTION = 0.10
-QRS_ON_FRACTION = 0.01
-QRS_OFF_FRACTION = 0.02
+CORE_FRACTION = 0.20
+QRS_ON_FRACTION = 0.02
+QRS_OFF_FRACTION = 0.03
 EDGE_S = 0.04
-P_REACH_S = 0.06  # trapezium bound beyond the steepest point of the P wave
+PER_LEAD = False
+QRS_LP_HZ = 40.0
+LEAD_MIN_FRACTION = 0.3
+LEAD_ON_FRACTION = 0.05
+LEAD_OFF_FRACTION = 0.05
+EDGE_GAP_S = 0.002
+QRS_ON_LAG_S = 0.008
+QRS_OFF_LAG_S = 0.006
+P_MIN_AMP_MV = 0.03
+T_MIN_AMP_MV = 0.04
+P_REPRO_REGULAR = 0.3
+P_REPRO_IRREGULAR = 0.65
+P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
+P_OFF_REACH_S = 0.07  # and after its steepest fall
 GAP_S = 0.012  # a dip of the velocity shorter than this does not end the QRS
 
 
@@ -39,6 +52,8 @@ class Fiducials:
     t_off: int | None = None
     t_peak: int | None = None
     p_present: bool = False
+    p_amplitude_mv: float = 0.0  # spatial amplitude of the largest atrial deflection
+    p_reproducibility: float | None = None  # median correlation of single beats with the median
     reasons: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int | None]:
@@ -82,6 +97,30 @@ def _run(above: np.ndarray, start: int, direction: int, stop: int) -> int:
     return i
 
 
+def _per_lead_edges(slope: np.ndarray, on: int, off: int, edge: int, gap: int, lo: int, hi: int,
+                    fs: float) -> tuple[int, int]:
+    """QRS onset/offset in each lead, combined as the second-earliest onset / second-latest offset.
+
+    Each lead's boundary is where its own slope falls below a fraction of its own steepest QRS
+    slope; leads whose QRS is small next to the largest one are left out (their boundary is
+    noise). Taking the second extreme, not the first, ignores one outlying lead.
+    """
+    a = np.abs(slope)
+    a0, a1 = max(on - int(0.01 * fs), 0), min(off + int(0.01 * fs), a.shape[1] - 1)
+    pk = a[:, a0:a1 + 1].max(axis=1)
+    pos = a0 + a[:, a0:a1 + 1].argmax(axis=1)
+    big = np.flatnonzero(pk >= LEAD_MIN_FRACTION * pk.max())
+    if big.size < 3:
+        return on, off
+    ons, offs = [], []
+    for k in big:  # ≤ 12 leads
+        ons.append(_extent(a[k] > LEAD_ON_FRACTION * pk[k], int(pos[k]), gap, -1,
+                           max(on - edge, lo)))
+        offs.append(_extent(a[k] > LEAD_OFF_FRACTION * pk[k], int(pos[k]), gap, +1,
+                            min(off + edge, hi)))
+    return int(np.sort(ons)[1]), int(np.sort(offs)[-2])
+
+
 def delineate(
     med: np.ndarray,
     r: int,
@@ -104,7 +143,7 @@ def delineate(
     if not np.isfinite(med).all() or n < int(0.5 * fs):
         fid.reasons["qrs"] = "median beat incomplete"
         return fid
-    qrs_lp = lowpass(med.T, fs, 40.0).T
+    qrs_lp = lowpass(med.T, fs, QRS_LP_HZ).T
     slope = np.diff(qrs_lp, axis=1, prepend=qrs_lp[:, :1]) * fs
     sv = np.sqrt((slope * slope).sum(axis=0))
     lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
@@ -123,8 +162,17 @@ def delineate(
     # stage 2: follow the slope down to a low threshold, without gaps and at most EDGE_S, so a
     # low threshold finds the true foot of the complex but cannot run into the P or T wave
     edge = int(EDGE_S * fs)
-    on = _run(sv > noise + QRS_ON_FRACTION * (peak - noise), on, -1, max(on - edge, lo))
-    off = _run(sv > noise + QRS_OFF_FRACTION * (peak - noise), off, +1, min(off + edge, hi))
+    if PER_LEAD:
+        on, off = _per_lead_edges(slope, on, off, edge, gap, lo, hi, fs)
+    else:
+        g2 = max(int(EDGE_GAP_S * fs), 1)
+        on = _extent(sv > noise + QRS_ON_FRACTION * (peak - noise), on, g2, -1, max(on - edge, lo))
+        off = _extent(sv > noise + QRS_OFF_FRACTION * (peak - noise), off, g2, +1,
+                      min(off + edge, hi))
+    # threshold crossings sit inside the true boundaries, where the complex has already
+    # gathered some slope; move them out by the mean lag measured on odd LUDB records
+    on = max(on - int(round(QRS_ON_LAG_S * fs)), 0)
+    off = min(off + int(round(QRS_OFF_LAG_S * fs)), n - 1)
     fid.qrs_on, fid.qrs_off = on, off
 
     # isoelectric level per lead: the PR segment just before QRS onset
@@ -132,9 +180,15 @@ def delineate(
     base = np.median(med[:, pr_seg], axis=1, keepdims=True)
     slow = lowpass((med - base).T, fs, 15.0).T
 
-    # T wave: between QRS offset and the earlier of 650 ms after onset and the next beat's P
+    # P first: the next beat's P wave (at p_on + RR) bounds the search for this beat's T end
+    _delineate_p(fid, med, slow, on, r, fs, rr_s, beats_p, base, rr_irregular)
+    rr_n = int(rr_s * fs)
+    # T wave: between QRS offset and the earliest of 650 ms after onset, 80 % of RR after R and
+    # the next beat's P onset
     t_lo = off + int(60 * ms)
-    t_hi = min(on + int(650 * ms), r + int(max(rr_s, 0.3) * 1000 * ms * 0.8), n - 2)
+    t_hi = min(on + int(650 * ms), r + int(0.8 * max(rr_n, int(0.3 * fs))), n - 2)
+    if fid.p_on is not None:
+        t_hi = min(t_hi, fid.p_on + rr_n - int(10 * ms))
     if t_hi - t_lo > int(60 * ms):
         mag = np.sqrt((slow * slow).sum(axis=0))
         tp = t_lo + int(np.argmax(mag[t_lo:t_hi]))
@@ -142,12 +196,31 @@ def delineate(
         if d.size:
             xm = tp + int(np.argmin(d))
             xr = min(xm + int(250 * ms), t_hi)
-            fid.t_peak, fid.t_off = tp, _trapezium(mag, xm, xr)
+            end = _trapezium(mag, xm, xr)
+            height = float(mag[tp] - mag[end])
+            if height < T_MIN_AMP_MV:
+                fid.reasons["t"] = f"T wave too flat to find its end ({height:.3f} mV)"
+            elif end >= t_hi - 1:
+                fid.reasons["t"] = "T wave does not end before the next beat"
+            else:
+                fid.t_peak, fid.t_off = tp, end
     if fid.t_off is None:
-        fid.reasons["t"] = "T wave end not found inside the beat"
-
-    _delineate_p(fid, med, slow, on, r, fs, rr_s, beats_p, base, rr_irregular)
+        fid.reasons.setdefault("t", "T wave end not found inside the beat")
     return fid
+
+
+def p_wave_present(amp: float, repro: float | None, rr_irregular: bool) -> bool:
+    """P-wave presence test on the median beat's atrial window.
+
+    A P wave must be visible (≥ 30 µV spatial amplitude) and reproducible beat to beat. With an
+    irregular rhythm (suspected AF) it must be clearly reproducible; with too few beats to check
+    reproducibility an irregular rhythm means no P wave is claimed.
+    """
+    if amp < P_MIN_AMP_MV:
+        return False
+    if repro is None:
+        return not rr_irregular
+    return repro >= (P_REPRO_IRREGULAR if rr_irregular else P_REPRO_REGULAR)
 
 
 def _delineate_p(
@@ -155,10 +228,13 @@ def _delineate_p(
     beats_p: np.ndarray | None, base: np.ndarray, rr_irregular: bool,
 ) -> None:
     ms = fs / 1000.0
-    end = on - int(10 * ms)
+    # stop 20 ms before the QRS: the 15 Hz low-pass smears the QRS about that far back
+    end = on - int(20 * ms)
     start = on - int(330 * ms)
-    if fid.t_off is not None:  # the previous beat's T wave ends at t_off - RR
-        start = max(start, fid.t_off - int(rr_s * 1000 * ms) + int(30 * ms))
+    # the previous beat's T wave ends about QT after its QRS onset; QT estimated for a QTc of
+    # 460 ms so that the window starts after it even for a long QT
+    qt_est = 0.46 * np.sqrt(max(rr_s, 0.25))
+    start = max(start, on - int((rr_s - qt_est) * fs) + int(20 * ms))
     start = max(start, 0)
     if end - start < int(60 * ms):
         fid.reasons["p"] = "no room for a P wave before the QRS"
@@ -174,7 +250,7 @@ def _delineate_p(
     if pk < edge or pk > mag.size - edge:
         fid.reasons["p"] = "no P wave: the largest atrial deflection touches the window edge"
         return
-    repro = 1.0
+    repro: float | None = None
     if beats_p is not None and beats_p.shape[0] >= 3:
         w = beats_p[:, :, start:end] - base[None]
         w = w - w.mean(axis=2, keepdims=True)
@@ -182,16 +258,18 @@ def _delineate_p(
         num = (w * ref[None]).sum(axis=(1, 2))
         den = np.sqrt((w * w).sum(axis=(1, 2)) * (ref * ref).sum()) + 1e-12
         repro = float(np.median(num / den))
-    need_amp = 0.03 if not rr_irregular else 0.05
-    need_repro = 0.3 if not rr_irregular else 0.6
-    if amp < need_amp or repro < need_repro:
+    fid.p_amplitude_mv, fid.p_reproducibility = amp, repro
+    if not p_wave_present(amp, repro, rr_irregular):
+        shown = "n/a" if repro is None else f"{repro:.2f}"
         fid.reasons["p"] = ("no P wave: atrial activity is absent or not locked to the QRS "
-                            f"(amplitude {amp:.3f} mV, beat-to-beat correlation {repro:.2f})")
+                            f"(amplitude {amp:.3f} mV, beat-to-beat correlation {shown})")
         return
     d = np.diff(mag)
-    up = int(np.argmax(d[:pk])) if pk > 1 else 0
-    dn = pk + int(np.argmin(d[pk:])) if pk < d.size else pk
+    span = int(0.05 * fs)  # steepest points within 50 ms of the apex: a P wave is ≤ 120 ms wide
+    a0 = max(pk - span, 0)
+    up = a0 + int(np.argmax(d[a0:pk])) if pk > a0 else pk
+    dn = pk + int(np.argmin(d[pk:pk + span])) if pk < d.size else pk
     reach = int(P_REACH_S * fs)
     fid.p_on = start + _trapezium(mag, up, max(up - reach, 0))
-    fid.p_off = start + _trapezium(mag, dn, min(dn + reach, mag.size - 1))
+    fid.p_off = start + _trapezium(mag, dn, min(dn + int(P_OFF_REACH_S * fs), mag.size - 1))
     fid.p_present = True

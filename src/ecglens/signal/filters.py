@@ -63,19 +63,23 @@ def notch(x: np.ndarray, fs: float, freq_hz: float = 50.0, *, quality: float = 3
 
 
 def powerline_frequency(x: np.ndarray, fs: float) -> float | None:
-    """50 or 60 Hz if that line dominates its neighbourhood in the spectrum, else None."""
-    if fs < 130 or x.shape[0] < int(fs):
+    """50 or 60 Hz if that line stands out of its spectral neighbourhood (summed over leads)."""
+    n = x.shape[0]
+    if fs < 130 or n < int(fs):
         return None
-    f, pxx = sps.welch(x, fs=fs, nperseg=min(x.shape[0], int(fs)), axis=0)
-    p = pxx.mean(axis=1) if pxx.ndim == 2 else pxx
+    spec = np.abs(np.fft.rfft(x, axis=0))
+    p = (spec * spec).sum(axis=1) if spec.ndim == 2 else spec * spec
+    df = fs / n
     best: tuple[float, float] | None = None
     for line in (50.0, 60.0):
-        k = int(np.argmin(np.abs(f - line)))
-        around = np.r_[p[max(k - 6, 0):max(k - 2, 0)], p[k + 3:k + 7]]
+        k = int(round(line / df))
+        half = max(int(round(0.5 / df)), 1)
+        peak = p[max(k - half, 0):k + half + 1].max()
+        around = np.r_[p[max(k - 6 * half, 0):max(k - 2 * half, 0)], p[k + 2 * half:k + 6 * half]]
         if around.size == 0:
             continue
-        ratio = float(p[k] / (np.median(around) + 1e-12))
-        if ratio > 5.0 and (best is None or ratio > best[1]):
+        ratio = float(peak / (np.median(around) + 1e-12))
+        if ratio > 20.0 and (best is None or ratio > best[1]):
             best = (line, ratio)
     return best[0] if best else None
 
@@ -90,10 +94,13 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
 
 
-def clean(x: np.ndarray, fs: float, *, low_hz: float = 0.5, high_hz: float = 40.0,
-          powerline_hz: float | None = None) -> np.ndarray:
-    """The measurement chain: baseline removal, optional notch, low-pass; all zero-phase."""
-    y = highpass(x, fs, low_hz)
-    if powerline_hz is not None and powerline_hz < high_hz * 1.5:
+def clean(x: np.ndarray, fs: float, *, low_hz: float = 0.5, high_hz: float | None = None,
+          powerline_hz: float | None = None, hp: np.ndarray | None = None) -> np.ndarray:
+    """The measurement chain: baseline removal, optional notch, optional low-pass; all zero-phase.
+
+    ``hp`` is x already high-passed at ``low_hz`` when the caller has it.
+    """
+    y = highpass(x, fs, low_hz) if hp is None else hp
+    if powerline_hz is not None:
         y = notch(y, fs, powerline_hz)
-    return lowpass(y, fs, high_hz)
+    return y if high_hz is None else lowpass(y, fs, high_hz)

@@ -51,13 +51,20 @@ def _clipped_fraction(x: np.ndarray, fs: float) -> np.ndarray:
 
 
 def lead_quality(
-    x: np.ndarray, fs: float, leads: tuple[str, ...], nan_fraction: np.ndarray
+    x: np.ndarray, fs: float, leads: tuple[str, ...], nan_fraction: np.ndarray,
+    *, hp: np.ndarray | None = None,
 ) -> list[LeadQuality]:
-    """Quality of each lead of x (samples × leads, mV, NaNs already filled)."""
-    hp = highpass(x, fs, 0.5)
-    pp = np.percentile(hp, 99.5, axis=0) - np.percentile(hp, 0.5, axis=0)
-    wander = lowpass(x - np.median(x, axis=0), fs, 0.5) if x.shape[0] > fs else np.zeros_like(x)
-    wander_pp = wander.max(axis=0) - wander.min(axis=0)
+    """Quality of each lead of x (samples × leads, mV, NaNs already filled).
+
+    ``hp`` is x high-passed at 0.5 Hz when the caller has it already (saves a filter pass).
+    """
+    if hp is None:
+        hp = highpass(x, fs, 0.5)
+    lo_hi = np.percentile(hp[:: max(int(fs // 250), 1)], [0.5, 99.5], axis=0)
+    pp = lo_hi[1] - lo_hi[0]
+    # what the 0.5 Hz high-pass removed is the baseline wander (plus the DC offset)
+    wander = x - hp
+    wander_pp = (wander.max(axis=0) - wander.min(axis=0)) if x.shape[0] > fs else np.zeros(x.shape[1])
     hf = hp - lowpass(hp, fs, 40.0)
     # median RMS over 1-s windows: the QRS inflates a few windows' RMS, noise inflates all of them
     win = max(int(fs), 1)

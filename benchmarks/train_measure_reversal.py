@@ -1,0 +1,125 @@
+"""Fit the lead-reversal models on PTB-XL folds 1–8 and write src/ecglens/measure/reversal_weights.py.
+
+    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
+    python benchmarks/train_measure_reversal.py cache/medians_train.npz
+
+Swaps are simulated on the median beats of real records (see measure_ptbxl_medians.py). Decision
+thresholds are set on these training records for 99.6 % specificity on the unswapped ones (a
+margin over the 99.5 % target); fold 9 is only used by bench_measure.py for evaluation.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ecglens.measure.reversal import (
+    CHEST_PAIRS, LIMB_SWAPS, chest_features, limb_features, swap_leads,
+)
+
+SPECIFICITY = 0.996
+L2 = 1e-2
+OUT = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure" / "reversal_weights.py"
+
+
+def load(path: Path) -> tuple[list[np.ndarray], list[dict[str, int | None]], float]:
+    d = np.load(path)
+    keys = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
+    meds, fids = [], []
+    for m, f, ok in zip(d["med"], d["fid"], d["ok"]):
+        if ok:
+            meds.append(m)
+            fids.append({k: (None if v < 0 else int(v)) for k, v in zip(keys, f)})
+    return meds, fids, float(d["fs"])
+
+
+def features(meds, fids, fs):  # type: ignore[no-untyped-def]
+    """Limb rows (X, class) and chest rows (X, label) for originals and every simulated swap."""
+    lx, ly, cx, cy, lsrc, csrc = [], [], [], [], [], []
+    for m, f in zip(meds, fids):
+        for variant in ("none",) + LIMB_SWAPS + CHEST_PAIRS:
+            mm = m if variant == "none" else swap_leads(m, variant)
+            lx.append(limb_features(mm, f, fs))
+            ly.append(LIMB_SWAPS.index(variant) + 1 if variant in LIMB_SWAPS else 0)
+            lsrc.append(variant)
+            rows = chest_features(mm, f, fs)
+            for k, row in enumerate(rows):
+                cx.append(row)
+                cy.append(1 if variant == CHEST_PAIRS[k] else 0)
+                csrc.append(variant)
+    return (np.array(lx), np.array(ly), np.array(lsrc), np.array(cx), np.array(cy),
+            np.array(csrc))
+
+
+def fit_softmax(x: np.ndarray, y: np.ndarray, n_class: int) -> tuple[np.ndarray, np.ndarray]:
+    n, d = x.shape
+    onehot = np.eye(n_class)[y]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: n_class * d].reshape(n_class, d)
+        b = theta[n_class * d:]
+        z = x @ w.T + b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        nll = -np.sum(onehot * np.log(p + 1e-12)) / n + L2 * np.sum(w * w)
+        g = (p - onehot) / n
+        gw = g.T @ x + 2 * L2 * w
+        return nll, np.r_[gw.ravel(), g.sum(axis=0)]
+
+    res = minimize(loss, np.zeros(n_class * d + n_class), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 2000})
+    return res.x[: n_class * d].reshape(n_class, d), res.x[n_class * d:]
+
+
+def main() -> None:
+    meds, fids, fs = load(Path(sys.argv[1]))
+    lx, ly, lsrc, cx, cy, csrc = features(meds, fids, fs)
+    lm, ls = lx.mean(axis=0), lx.std(axis=0) + 1e-6
+    cm, cs = cx.mean(axis=0), cx.std(axis=0) + 1e-6
+    cm[5:], cs[5:] = 0.0, 1.0  # keep the pair one-hot as is
+    lw, lb = fit_softmax((lx - lm) / ls, ly, 4)
+    cw2, cb2 = fit_softmax((cx - cm) / cs, cy, 2)
+    cw, cb = cw2[1] - cw2[0], float(cb2[1] - cb2[0])
+
+    z = (lx - lm) / ls @ lw.T + lb
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    thresholds: dict[str, float] = {}
+    orig = lsrc == "none"
+    for k, name in enumerate(LIMB_SWAPS):
+        thr = float(np.quantile(p[orig, k + 1], SPECIFICITY))
+        thresholds[name] = max(thr, 0.5)
+        sens = float((p[ly == k + 1, k + 1] >= thresholds[name]).mean())
+        print(f"train {name}: threshold {thresholds[name]:.3f} sensitivity {sens:.3f}")
+    zc = (cx - cm) / cs @ cw + cb
+    pc = 1 / (1 + np.exp(-zc))
+    for k, name in enumerate(CHEST_PAIRS):
+        pair = cx[:, 5 + k] == 1
+        neg = pc[pair & (csrc == "none")]
+        thr = max(float(np.quantile(neg, SPECIFICITY)), 0.5)
+        thresholds[name] = thr
+        sens = float((pc[pair & (cy == 1)] >= thr).mean())
+        print(f"train {name}: threshold {thr:.3f} sensitivity {sens:.3f}")
+
+    def arr(a: np.ndarray) -> str:
+        return "np.array(" + np.array2string(np.asarray(a), separator=", ", precision=6,
+                                             max_line_width=96, threshold=10**6) + ")"
+
+    OUT.write_text(
+        '"""Lead-reversal model weights, written by benchmarks/train_measure_reversal.py.\n\n'
+        f"Fit on {len(meds)} PTB-XL records of folds 1-8 (100 Hz) with simulated swaps.\n"
+        '"""\n\nimport numpy as np\n\n'
+        f"LIMB_MEAN = {arr(lm)}\nLIMB_STD = {arr(ls)}\nLIMB_W = {arr(lw)}\nLIMB_B = {arr(lb)}\n"
+        f"CHEST_MEAN = {arr(cm)}\nCHEST_STD = {arr(cs)}\nCHEST_W = {arr(cw)}\n"
+        f"CHEST_B = {cb!r}\n"
+        f"THRESHOLDS: dict[str, float] = {thresholds!r}\n"
+    )
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
