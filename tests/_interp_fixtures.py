@@ -12,7 +12,13 @@ from ecglens.explain.summary import summarise
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import statement
 from ecglens.interpret.result import (
-    Abstention, EcgAge, Finding, Interpretation, ModelInfo, PatientInfo, RecordInfo,
+    Abstention,
+    EcgAge,
+    Finding,
+    Interpretation,
+    ModelInfo,
+    PatientInfo,
+    RecordInfo,
 )
 from ecglens.io import read
 from ecglens.measure.analysis import analyze

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _interp_fixtures import example_ecg
 
 from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
@@ -10,8 +11,6 @@ from ecglens.interpret.labels import CATEGORY_ORDER, STATEMENTS, priority_key, s
 from ecglens.measure.analysis import analyze
 from ecglens.measure.results import Measurements
 from ecglens.record import STANDARD_LEADS, make_ecg
-
-from _interp_fixtures import example_ecg
 
 
 def test_every_ptbxl_statement_has_a_label_category_and_priority(data_dir: Path) -> None:

@@ -29,7 +29,7 @@ GRID_H_MM = 144.0
 GRID_BOTTOM_MM = 12.0
 DISCLAIMER = "Computer interpretation — unconfirmed; must be reviewed by a qualified physician."
 
-_RC = {"pdf.fonttype": 3, "font.family": "DejaVu Sans"}
+_RC = {"pdf.fonttype": 3, "pdf.compression": 1, "font.family": "DejaVu Sans"}
 
 
 def _fmt(value: float | None, unit: str = "ms") -> str:

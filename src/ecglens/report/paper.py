@@ -36,7 +36,7 @@ GRID_MAJOR = "#e58080"
 TRACE = "#111111"
 #: transparent → orange → red: where the network looked, drawn behind the trace
 OVERLAY_CMAP = LinearSegmentedColormap.from_list(
-    "ecglens_attr", [(1.0, 0.6, 0.0, 0.0), (1.0, 0.55, 0.0, 0.45), (0.85, 0.0, 0.35, 0.75)]
+    "ecglens_attr", [(1.0, 0.6, 0.0, 0.0), (1.0, 0.55, 0.0, 0.45), (0.85, 0.0, 0.35, 0.6)]
 )
 
 
