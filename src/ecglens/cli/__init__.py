@@ -14,20 +14,27 @@ from ecglens.exceptions import EcglensError
 COMMANDS = ["info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` just that subcommand's module is imported.
+
+    Importing every subcommand pulls in torch, scipy and matplotlib (seconds); a call runs
+    one command, so it should pay only for that one.
+    """
     parser = argparse.ArgumentParser(
         prog="ecglens",
         description="Explainable interpretation of the 12-lead ECG.",
     )
     parser.add_argument("--version", action="version", version=f"ecglens {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [only]:
         importlib.import_module(f"ecglens.cli.{name}").add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first if first in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
