@@ -73,7 +73,7 @@ def interpret(
     source: str | Path | None = None,
     task: str = DEFAULT_TASK,
     explain: int | None = None,
-    method: Method = "integrated_gradients",
+    method: Method = "gradient_x_input",
     show_patient: bool = False,
 ) -> Interpretation:
     """Interpret one ECG.
