@@ -13,22 +13,47 @@ from ecglens.io import read
 from ecglens.measure import analyze, measure
 from ecglens.measure.reference import reference_intervals
 
-TOL_MS = {"p_duration_ms": 25, "pr_ms": 20, "qrs_ms": 15, "qt_ms": 30}
+# the IEC 60601-2-25 limits on the mean difference over a database, and a per-record bound of
+# about twice the allowed SD (one record is noisier than a database mean)
+IEC_MEAN_MS = {"p_duration_ms": 10, "pr_ms": 10, "qrs_ms": 6, "qt_ms": 12}
+PER_RECORD_MS = {"p_duration_ms": 30, "pr_ms": 25, "qrs_ms": 25, "qt_ms": 50}
+# even records 2–24: the validation half (thresholds were chosen on odd records)
+RECORDS = list(range(2, 25, 2))
 
 
-@pytest.mark.parametrize("rec", [1, 4, 20, 50, 100])
-def test_intervals_close_to_reference(ludb_dir, rec: int) -> None:  # type: ignore[no-untyped-def]
-    m = measure(read(ludb_dir / "data" / f"{rec}.hea"))
-    ref = reference_intervals(ludb_dir / "data" / str(rec))
-    for key, tol in TOL_MS.items():
-        assert ref[key] is not None
-        value = getattr(m, key)
-        assert value is not None, m.not_measured.get(key)
-        assert abs(value - ref[key]) <= tol, (key, value, ref[key])
-    assert m.heart_rate_bpm is not None and 30 < m.heart_rate_bpm < 200
-    assert m.qtc_bazett_ms is not None and m.qt_ms is not None
-    rr = m.rr_ms / 1000.0  # type: ignore[operator]
+@pytest.fixture(scope="module")
+def diffs(ludb_dir) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    out: dict[str, list[float]] = {k: [] for k in IEC_MEAN_MS}
+    for rec in RECORDS:
+        m = measure(read(ludb_dir / "data" / f"{rec}.hea"))
+        ref = reference_intervals(ludb_dir / "data" / str(rec))
+        for key in IEC_MEAN_MS:
+            value = getattr(m, key)
+            if ref[key] is None:
+                continue
+            # a value we fail to measure counts as a miss, like one beyond the bound
+            out[key].append(np.inf if value is None else value - ref[key])
+    return out
+
+
+@pytest.mark.parametrize("key", list(IEC_MEAN_MS))
+def test_mean_difference_within_iec_limit(diffs: dict[str, list[float]], key: str) -> None:
+    d = np.asarray(diffs[key])
+    assert d.size >= 8
+    assert abs(d[np.isfinite(d)].mean()) <= IEC_MEAN_MS[key], (key, d)
+    # at most two records in twelve beyond the per-record bound or not measured
+    assert (np.abs(d) > PER_RECORD_MS[key]).sum() <= 2, (key, d)
+
+
+def test_qtc_formulas(ludb_dir) -> None:  # type: ignore[no-untyped-def]
+    m = measure(read(ludb_dir / "data" / "2.hea"))
+    assert m.qt_ms is not None and m.rr_ms is not None and m.heart_rate_bpm is not None
+    rr = m.rr_ms / 1000.0
     assert m.qtc_bazett_ms == pytest.approx(m.qt_ms / np.sqrt(rr), abs=0.2)
+    assert m.qtc_fridericia_ms == pytest.approx(m.qt_ms / rr ** (1 / 3), abs=0.2)
+    assert m.qtc_framingham_ms == pytest.approx(m.qt_ms + 154 * (1 - rr), abs=0.2)
+    assert m.qtc_hodges_ms == pytest.approx(m.qt_ms + 1.75 * (60 / rr - 60), abs=0.3)
+    assert m.heart_rate_bpm == pytest.approx(60 / rr, abs=0.1)
 
 
 @pytest.mark.parametrize("rec", [38, 51, 112])
@@ -66,3 +91,16 @@ def test_axes_follow_the_limb_leads(ludb_dir) -> None:  # type: ignore[no-untype
     ax2 = measure(ecg.replace(signal=x)).qrs_axis_deg
     assert ax2 is not None
     assert abs(((ax2 - ax) % 360) - 180) < 2
+
+
+def test_ge_muse_against_12sl(formats_dir) -> None:  # type: ignore[no-untyped-def]
+    """GE MUSE stores 12SL's own measurements: ours should be close (not identical, 12SL differs)."""
+    ecg = read(formats_dir / "ge-muse" / "guangxi_teaching_sinus_rhythm.xml")
+    ref = ecg.device.measurements
+    m = measure(ecg)
+    tol = {"heart_rate_bpm": 3, "pr_ms": 20, "qrs_ms": 20, "qt_ms": 25, "p_axis_deg": 20,
+           "qrs_axis_deg": 20, "t_axis_deg": 20}
+    for key, t in tol.items():
+        value = getattr(m, key)
+        assert value is not None, m.not_measured.get(key)
+        assert abs(value - ref[key]) <= t, (key, value, ref[key])

@@ -17,7 +17,7 @@ from ecglens.measure.delineate import Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
 from ecglens.measure.results import LeadReversal, Measurements, Quality
 from ecglens.measure.reversal import detect_reversal
-from ecglens.record import ECG, STANDARD_LEADS
+from ecglens.record import ECG
 from ecglens.signal.filters import clean, highpass, powerline_frequency, resample
 from ecglens.signal.quality import lead_quality, record_quality
 from ecglens.signal.rpeaks import detect_rpeaks
@@ -28,6 +28,7 @@ WORK_FS = 500.0
 MIN_FS = 100.0
 BEFORE_S, AFTER_S = 0.45, 0.75  # median-beat window around R
 IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
+REVERSAL_FS = 100.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def analyze(ecg: ECG) -> Analysis:
     fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats_p=indiv, rr_irregular=irr)
 
     meas = _measurements(fid, med_use, leads, fs, rr_s, rr.size, usable)
-    rev = detect_reversal(med_use, leads, fid, fs) if q.verdict != "unacceptable" else LeadReversal()
+    rev = _reversal(med_use, leads, fid, fs)
 
     def back(i: int | None) -> int | None:
         return None if i is None else int(round(i * scale))
@@ -223,9 +224,17 @@ def _measurements(fid: Fiducials, med: np.ndarray, leads: tuple[str, ...], fs: f
     return Measurements(**clean_out, not_measured=why)
 
 
+def _reversal(med: np.ndarray, leads: tuple[str, ...], fid: Fiducials, fs: float) -> LeadReversal:
+    """Lead-reversal scores on the median beats at 100 Hz, the rate the models were fit at."""
+    if fid.qrs_on is None or fid.qrs_off is None:
+        return LeadReversal()
+    k = fs / REVERSAL_FS
+    med100 = resample(med.T, fs, REVERSAL_FS).T
+    f100 = {key: (None if v is None else int(round(v / k))) for key, v in fid.as_dict().items()}
+    return detect_reversal(med100, leads, f100, REVERSAL_FS)
+
+
 def measure(ecg: ECG) -> Measurements:
     """The global measurements of one ECG (see ``analyze`` for the full result)."""
     return analyze(ecg).measurements
 
-
-_ = STANDARD_LEADS

@@ -21,8 +21,8 @@ import numpy as np
 from ecglens.measure.results import LeadReversal
 from ecglens.record import STANDARD_LEADS
 
-__all__ = ["detect_reversal", "limb_features", "chest_features", "LIMB_SWAPS", "CHEST_PAIRS",
-           "swap_leads"]
+__all__ = ["detect_reversal", "limb_features", "chest_features", "fit_chest_to_limb",
+           "LIMB_SWAPS", "CHEST_PAIRS", "swap_leads"]
 
 LIMB_SWAPS = ("LA/RA", "LA/LL", "RA/LL")
 CHEST_PAIRS = ("V1/V2", "V2/V3", "V3/V4", "V4/V5", "V5/V6")
@@ -74,8 +74,40 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float((a @ b) / (np.sqrt((a @ a) * (b @ b)) + 1e-12))
 
 
-def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float) -> np.ndarray:
-    """36 features of the 12 standard leads' median beats (12 × samples, mV)."""
+def fit_chest_to_limb(meds: list[np.ndarray], fids: list[dict[str, int | None]],
+                      fs: float) -> np.ndarray:
+    """Least-squares map (7 × 2) from V1–V6 (+ intercept) to leads I and II over QRS-T samples.
+
+    Fit on unswapped records. Limb electrodes do not enter the chest leads' Wilson reference
+    in a way a swap changes, so the chest leads predict what I and II *should* look like.
+    """
+    xs, ys = [], []
+    for med, fid in zip(meds, fids):
+        x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
+        a, b = _windows(fid, fs, x.shape[1])["qrst"]
+        xs.append(np.c_[x[6:12, a:b].T, np.ones(b - a)])
+        ys.append(x[:2, a:b].T)
+    coef, *_ = np.linalg.lstsq(np.concatenate(xs), np.concatenate(ys), rcond=None)
+    return coef
+
+
+def _reconstruction(x: np.ndarray, a: int, b: int, coef: np.ndarray) -> list[float]:
+    """Agreement of I and II, un-swapped under each hypothesis, with their chest-lead prediction."""
+    pred = (np.c_[x[6:12, a:b].T, np.ones(b - a)] @ coef).T
+    out: list[float] = []
+    for h in ("none",) + LIMB_SWAPS:
+        y = x if h == "none" else swap_leads(x, h)  # every limb swap is its own inverse
+        out += [_corr(y[0, a:b], pred[0]), _corr(y[1, a:b], pred[1])]
+    return out
+
+
+def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float,
+                  coef: np.ndarray | None = None) -> np.ndarray:
+    """44 features of the 12 standard leads' median beats (12 × samples, mV)."""
+    if coef is None:
+        from ecglens.measure import reversal_weights as wts
+
+        coef = wts.CHEST_TO_LIMB
     x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
     w = _windows(fid, fs, x.shape[1])
     feats: list[float] = []
@@ -90,6 +122,7 @@ def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float) -> np.
     for ref in ("V1", "V5", "V6"):
         r = x[_I[ref], a:b]
         feats += [_corr(x[k, a:b], r) for k in range(6)]
+    feats += _reconstruction(x, a, b, coef)
     return np.asarray(feats)
 
 
