@@ -8,7 +8,11 @@ A seed is the list of files that make up one record; the first is the one passed
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import resource
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +120,26 @@ def copy_record(record: list[Path], dest: Path) -> Path:
     for f in record:
         (dest / f.name).write_bytes(f.read_bytes())
     return dest / record[0].name
+
+
+@contextlib.contextmanager
+def memory_cap(headroom: int = 3 * 1024**3) -> Iterator[None]:
+    """Cap the address space at current use + ``headroom`` (Linux), restored afterwards.
+
+    Hostile inputs can make a reader allocate whatever a header declares; without a cap one
+    such bug takes the whole machine's memory (and the OOM killer takes other processes).
+    """
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    with open("/proc/self/statm") as fh:
+        current = int(fh.read().split()[0]) * resource.getpagesize()
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    limit = current + headroom
+    if old[1] != resource.RLIM_INFINITY:
+        limit = min(limit, old[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)

@@ -26,9 +26,7 @@ import contextlib
 import io
 import os
 import re
-import resource
 import signal
-import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +35,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from io_seeds import ALL_FORMATS, XML_FORMATS, copy_record, require_reader, seed_records
+from io_seeds import ALL_FORMATS, XML_FORMATS, copy_record, memory_cap, require_reader, seed_records
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import registry
@@ -245,25 +243,6 @@ def deadline(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-
-
-@contextlib.contextmanager
-def memory_cap(headroom: int) -> Iterator[None]:
-    """Cap the address space at current use + ``headroom`` (Linux), restored afterwards."""
-    if not sys.platform.startswith("linux"):
-        yield
-        return
-    with open("/proc/self/statm") as fh:
-        current = int(fh.read().split()[0]) * resource.getpagesize()
-    old = resource.getrlimit(resource.RLIMIT_AS)
-    limit = current + headroom
-    if old[1] != resource.RLIM_INFINITY:
-        limit = min(limit, old[1])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, old[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, old)
 
 
 def check_one(main: Path, counts: dict[str, int]) -> None:

@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -34,6 +35,11 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 #: float64, a 24 h 3-lead Holter at 500 Hz; a header asking for more is hostile or corrupt,
 #: and is refused before a decoder allocates for it.
 MAX_SAMPLE_VALUES = 2**27
+
+#: Sampling rates a real recording can have. Below 1 Hz nothing of an ECG survives; above
+#: 100 kHz is beyond even pacemaker-spike detection. Outside that, the header is corrupt.
+MIN_SAMPLING_RATE_HZ = 1.0
+MAX_SAMPLING_RATE_HZ = 100_000.0
 
 #: format name -> (module under ecglens.io, human description)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -310,6 +316,57 @@ def _read_wfdb(p: Path, reader: Callable[[Path], ECG]) -> ECG:
 
 
 # --------------------------------------------------------------------------------------------
+# NumPy: numpy.load allocates the shape an .npy header declares before reading any data.
+
+
+def _vet_npy_header(p: Path, fh: BinaryIO, available: int, name: str) -> None:
+    import numpy as np
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = npy_format.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise ECGFormatError(p, f"NumPy array {name} has an invalid header ({_one_line(str(exc), 120)})") from None
+    count = 1
+    for dim in shape:
+        if int(dim) < 0:
+            raise ECGFormatError(p, f"NumPy array {name} declares a negative dimension {tuple(shape)}")
+        count *= int(dim)
+    declared = count * max(np.dtype(dtype).itemsize, 1)
+    if count > MAX_SAMPLE_VALUES or declared > available:
+        raise ECGFormatError(
+            p, f"NumPy array {name} declares shape {tuple(shape)} ({declared:,} bytes) but "
+            f"{'the file' if available < declared else 'one ECG'} cannot hold that much; refusing to read it"
+        )
+
+
+def _vet_numpy(p: Path) -> None:
+    """Check every array's declared shape against the bytes that are really there."""
+    with p.open("rb") as fh:
+        if fh.read(6) == b"\x93NUMPY":
+            fh.seek(0)
+            _vet_npy_header(p, fh, p.stat().st_size, p.name)
+            return
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+            total = sum(i.file_size for i in infos)
+            if total > 8 * MAX_SAMPLE_VALUES + 2**20:  # a zip bomb inflates far past the file
+                raise ECGFormatError(p, f".npz archive inflates to {total:,} bytes; refusing to read it")
+            for info in infos:
+                with zf.open(info) as member:
+                    _vet_npy_header(p, member, info.file_size, info.filename)  # type: ignore[arg-type]
+    except ECGFormatError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+        raise ECGFormatError(p, f"corrupt or truncated .npz archive ({type(exc).__name__})") from None
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -330,6 +387,8 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
     fmt = format or detect_format(p)
     reader = reader_for(fmt)
     try:
+        if fmt == "numpy":
+            _vet_numpy(p)
         ecg = _read_wfdb(p, reader) if fmt == "wfdb" else reader(p)
     except ECGFormatError as exc:
         if "\n" in exc.problem or len(exc.problem) > 300:
@@ -345,4 +404,9 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
         ) from exc
     if ecg.n_samples == 0 or ecg.n_leads == 0:
         raise ECGFormatError(p, f"{FORMATS[fmt][1]} file holds no samples")
+    if not MIN_SAMPLING_RATE_HZ <= ecg.fs <= MAX_SAMPLING_RATE_HZ:  # also False for NaN
+        raise ECGFormatError(
+            p, f"{FORMATS[fmt][1]} file declares a sampling rate of {ecg.fs:g} Hz, outside the "
+            f"{MIN_SAMPLING_RATE_HZ:g}–{MAX_SAMPLING_RATE_HZ:g} Hz any ECG device records at"
+        )
     return ecg
