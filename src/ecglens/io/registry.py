@@ -358,6 +358,12 @@ def _vet_numpy(p: Path) -> None:
             if total > 8 * MAX_SAMPLE_VALUES + 2**20:  # a zip bomb inflates far past the file
                 raise ECGFormatError(p, f".npz archive inflates to {total:,} bytes; refusing to read it")
             for info in infos:
+                # float ECG samples deflate 2-5x; a member that inflates 100x past 16 MB is a bomb
+                if info.file_size > 16 * 2**20 and info.file_size > 100 * info.compress_size:
+                    raise ECGFormatError(
+                        p, f".npz member {info.filename} inflates {info.compress_size:,} bytes to "
+                        f"{info.file_size:,}; refusing a compression bomb"
+                    )
                 with zf.open(info) as member:
                     _vet_npy_header(p, member, info.file_size, info.filename)  # type: ignore[arg-type]
     except ECGFormatError:
