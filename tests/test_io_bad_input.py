@@ -508,3 +508,33 @@ def _npy(a: np.ndarray) -> bytes:
     b = io.BytesIO()
     np.save(b, a)
     return b.getvalue()
+
+
+def test_not_a_regular_file_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for p in (tmp_path, Path("/dev/zero"), tmp_path / "missing.xml"):
+        if p.name == "zero" and not p.exists():
+            continue
+        with pytest.raises(ECGFormatError, match="not a regular file|not found"):
+            registry.read(p)
+        with pytest.raises(ECGFormatError):
+            registry.detect_format(p)
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
+def test_xml_over_the_xml_limit_refused_before_parsing(fmt: str, tmp_path: Path) -> None:
+    p = tmp_path / "big.xml"
+    with p.open("wb") as fh:
+        fh.write(_MAGIC[fmt])
+        fh.truncate(registry.MAX_XML_BYTES + 1)  # sparse, under the general file limit
+    start = time.perf_counter()
+    assert_refused(p, problem="limit")
+    assert_refused(p, format=fmt, problem="limit")
+    assert time.perf_counter() - start < 5
+
+
+def test_huge_wfdb_header_refused(tmp_path: Path) -> None:
+    p = tmp_path / "rec.hea"
+    with p.open("wb") as fh:
+        fh.write(b"rec 1 500 100\nrec.dat 16 200/mV 16 0 0 0 0 I\n# ")
+        fh.truncate(registry.MAX_WFDB_HEADER_BYTES + 1)
+    assert_refused(p, problem="header")

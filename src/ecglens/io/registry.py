@@ -36,6 +36,12 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 #: and is refused before a decoder allocates for it.
 MAX_SAMPLE_VALUES = 2**27
 
+#: XML is parsed into a tree about ten times its size; a 10 s ECG in any XML format is < 1 MB.
+MAX_XML_BYTES = 128 * 1024 * 1024
+
+#: A WFDB header is a few hundred bytes (a long multi-segment one, a few hundred KB).
+MAX_WFDB_HEADER_BYTES = 16 * 1024 * 1024
+
 #: Sampling rates a real recording can have. Below 1 Hz nothing of an ECG survives; above
 #: 100 kHz is beyond even pacemaker-spike detection. Outside that, the header is corrupt.
 MIN_SAMPLING_RATE_HZ = 1.0
@@ -155,8 +161,11 @@ def _is_npz(p: Path) -> bool:
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Name of the format of ``path``, decided from its content. Raises ECGFormatError."""
     p = check_file(path)
-    with p.open("rb") as fh:
-        head = fh.read(4096)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise ECGFormatError(p, f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "dicom"
     if head.startswith(b"\x93NUMPY") or (head.startswith(b"PK\x03\x04") and _is_npz(p)):
@@ -166,7 +175,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if len(head) >= 256 and head[:8] == b"0       ":
         return "edf"
     if _looks_like_xml(head):
-        root = _xml_root(p)
+        root = _xml_root(p)  # streams up to the root's start tag: cheap even for a huge file
         fmt = _XML_ROOTS.get(root.lower())
         if fmt is None:
             raise ECGFormatError(
@@ -249,6 +258,10 @@ def _vet_file_names(p: Path, body: list[bytes], kind: str) -> None:
 def _vet_wfdb_header(p: Path, hea: Path, *, depth: int = 0) -> bytes:
     """Refuse headers that point outside their folder, at huge files, or declare huge records."""
     check_file(hea)
+    if hea.stat().st_size > MAX_WFDB_HEADER_BYTES:
+        raise ECGFormatError(
+            p, f"WFDB header is {hea.stat().st_size / 2**20:.0f} MB; headers are a few KB, refusing it"
+        )
     text = hea.read_bytes()
     lines = _header_lines(text)
     m = _WFDB_RECORD.match(lines[0]) if lines else None
@@ -392,6 +405,11 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
     p = check_file(path)
     fmt = format or detect_format(p)
     reader = reader_for(fmt)
+    if fmt in _XML_ROOTS.values() and p.stat().st_size > MAX_XML_BYTES:
+        raise ECGFormatError(
+            p, f"XML file is {p.stat().st_size / 2**20:.0f} MB, larger than the "
+            f"{MAX_XML_BYTES // 2**20} MB limit for one XML ECG; refusing to parse it"
+        )
     try:
         if fmt == "numpy":
             _vet_numpy(p)
