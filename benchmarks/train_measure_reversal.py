@@ -17,7 +17,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ecglens.measure.reversal import (
-    CHEST_PAIRS, LIMB_SWAPS, chest_features, fit_chest_to_limb, limb_features, swap_leads,
+    CHEST_PAIRS,
+    LIMB_SWAPS,
+    chest_features,
+    fit_chest_to_limb,
+    limb_features,
+    swap_leads,
 )
 
 SPECIFICITY = 0.996

@@ -3,5 +3,12 @@
 from ecglens.measure.analysis import Analysis, analyze, measure
 from ecglens.measure.results import LeadQuality, LeadReversal, Measurements, Quality
 
-__all__ = ["Analysis", "analyze", "measure", "Measurements", "Quality", "LeadQuality",
-           "LeadReversal"]
+__all__ = [
+           "Analysis",
+           "LeadQuality",
+           "LeadReversal",
+           "Measurements",
+           "Quality",
+           "analyze",
+           "measure",
+]

@@ -22,7 +22,7 @@ from ecglens.signal.filters import clean, highpass, powerline_frequency, resampl
 from ecglens.signal.quality import lead_quality, record_quality
 from ecglens.signal.rpeaks import detect_rpeaks
 
-__all__ = ["Analysis", "analyze", "measure", "WORK_FS"]
+__all__ = ["WORK_FS", "Analysis", "analyze", "measure"]
 
 WORK_FS = 500.0
 MIN_FS = 100.0
@@ -135,7 +135,7 @@ def analyze(ecg: ECG) -> Analysis:
     irr = rr_irregularity(rr) > IRREGULAR_RR
     dom = r[beats.dominant]
     med = median_beats(filt, dom, fs, BEFORE_S, AFTER_S)
-    ridx = int(round(BEFORE_S * fs))
+    ridx = round(BEFORE_S * fs)
     rr_s = float(np.mean(rr))
     # individual dominant beats in the median frame, for the P-wave reproducibility test
     from ecglens.measure.beats import _windows
@@ -150,7 +150,7 @@ def analyze(ecg: ECG) -> Analysis:
     rev = _reversal(med_use, leads, fid, fs)
 
     def back(i: int | None) -> int | None:
-        return None if i is None else int(round(i * scale))
+        return None if i is None else round(i * scale)
 
     med_out = med if abs(scale - 1) < 1e-9 else resample(med.T, fs, ecg.fs).T
     return Analysis(
@@ -160,7 +160,7 @@ def analyze(ecg: ECG) -> Analysis:
         rpeaks=np.clip(np.round(r * scale).astype(np.int64), 0, ecg.n_samples - 1),
         beat_types=beats.types,
         median_beats=med_out,
-        median_r_index=int(round(ridx * scale)),
+        median_r_index=round(ridx * scale),
         fiducials={k: back(v) for k, v in fid.as_dict().items()},
         rr_irregular=irr,
         p_waves_present=fid.p_present,
@@ -230,7 +230,7 @@ def _reversal(med: np.ndarray, leads: tuple[str, ...], fid: Fiducials, fs: float
         return LeadReversal()
     k = fs / REVERSAL_FS
     med100 = resample(med.T, fs, REVERSAL_FS).T
-    f100 = {key: (None if v is None else int(round(v / k))) for key, v in fid.as_dict().items()}
+    f100 = {key: (None if v is None else round(v / k)) for key, v in fid.as_dict().items()}
     return detect_reversal(med100, leads, f100, REVERSAL_FS)
 
 

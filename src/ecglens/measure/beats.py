@@ -123,7 +123,7 @@ def median_beats(
     x: np.ndarray, rpeaks: np.ndarray, fs: float, before_s: float, after_s: float
 ) -> np.ndarray:
     """Per-lead median of the given beats, (n_leads, before+after), NaN where no beat covers it."""
-    before, after = int(round(before_s * fs)), int(round(after_s * fs))
+    before, after = round(before_s * fs), round(after_s * fs)
     w = _windows(x, rpeaks, before, after)
     inside = ~np.isnan(w).any(axis=(1, 2))
     if inside.sum() >= 3:

@@ -171,8 +171,8 @@ def delineate(
                       min(off + edge, hi))
     # threshold crossings sit inside the true boundaries, where the complex has already
     # gathered some slope; move them out by the mean lag measured on odd LUDB records
-    on = max(on - int(round(QRS_ON_LAG_S * fs)), 0)
-    off = min(off + int(round(QRS_OFF_LAG_S * fs)), n - 1)
+    on = max(on - round(QRS_ON_LAG_S * fs), 0)
+    off = min(off + round(QRS_OFF_LAG_S * fs), n - 1)
     fid.qrs_on, fid.qrs_off = on, off
 
     # isoelectric level per lead: the PR segment just before QRS onset

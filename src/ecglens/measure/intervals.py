@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["qtc", "frontal_axis", "net_area"]
+__all__ = ["frontal_axis", "net_area", "qtc"]
 
 
 def qtc(qt_ms: float, rr_ms: float) -> dict[str, float]:

@@ -21,8 +21,15 @@ import numpy as np
 from ecglens.measure.results import LeadReversal
 from ecglens.record import STANDARD_LEADS
 
-__all__ = ["detect_reversal", "limb_features", "chest_features", "fit_chest_to_limb",
-           "LIMB_SWAPS", "CHEST_PAIRS", "swap_leads"]
+__all__ = [
+    "CHEST_PAIRS",
+    "LIMB_SWAPS",
+    "chest_features",
+    "detect_reversal",
+    "fit_chest_to_limb",
+    "limb_features",
+    "swap_leads",
+]
 
 LIMB_SWAPS = ("LA/RA", "LA/LL", "RA/LL")
 CHEST_PAIRS = ("V1/V2", "V2/V3", "V3/V4", "V4/V5", "V5/V6")

@@ -72,8 +72,8 @@ def powerline_frequency(x: np.ndarray, fs: float) -> float | None:
     df = fs / n
     best: tuple[float, float] | None = None
     for line in (50.0, 60.0):
-        k = int(round(line / df))
-        half = max(int(round(0.5 / df)), 1)
+        k = round(line / df)
+        half = max(round(0.5 / df), 1)
         peak = p[max(k - half, 0):k + half + 1].max()
         around = np.r_[p[max(k - 6 * half, 0):max(k - 2 * half, 0)], p[k + 2 * half:k + 6 * half]]
         if around.size == 0:

@@ -16,7 +16,7 @@ from scipy.signal import find_peaks
 
 from ecglens.signal.filters import bandpass
 
-__all__ = ["qrs_energy", "detect_rpeaks"]
+__all__ = ["detect_rpeaks", "qrs_energy"]
 
 
 def qrs_energy(x: np.ndarray, fs: float, *, usable: np.ndarray | None = None) -> np.ndarray:
