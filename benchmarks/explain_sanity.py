@@ -127,7 +127,7 @@ def main() -> None:
     per["n"] = df.groupby("label").size()
     print(per.round(3).to_string())
     top_m, rnd_m = df.drop_top.mean(), df.drop_random.mean()
-    ratio = top_m / rnd_m if rnd_m > 0 else float("inf")
+    ratio = top_m / rnd_m if rnd_m > 0 else float("inf")  # random deletion raised p on average
     print(f"   mean probability drop: top-attributed {top_m:.3f}, random {rnd_m:.3f}, "
           f"ratio {ratio:.1f} (goal ≥ 2: {'PASS' if ratio >= 2 else 'FAIL'})")
 

@@ -8,6 +8,7 @@ and says in words where the network looked.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +22,7 @@ from ecglens.report.paper import (
     COLUMN_S,
     MM_PER_S,
     Overlay,
+    draw_median_beats,
     draw_twelve_lead,
 )
 
@@ -36,10 +38,12 @@ def _fmt(value: float | None, unit: str = "ms") -> str:
     return "—" if value is None else f"{value:.0f} {unit}".strip()
 
 
-def _overlay(finding: Finding | None) -> Overlay | None:
-    if finding is None or finding.explanation is None or finding.explanation.raw is None:
+def _overlay(finding: Finding | None, *, median: bool = False) -> Overlay | None:
+    if finding is None or finding.explanation is None:
         return None
-    raw = finding.explanation.raw
+    raw = finding.explanation.median_beat if median else finding.explanation.raw
+    if raw is None:
+        return None
     vals = np.clip(np.asarray(raw.values, dtype=float), 0.0, None)
     peak = float(vals.max()) if vals.size else 0.0
     if peak <= 0:
@@ -148,19 +152,23 @@ def summary_page(ecg: ECG, interp: Interpretation) -> Figure:
     return fig
 
 
-def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int) -> Figure:
+def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int,
+                 medians: tuple[np.ndarray, int] | None = None) -> Figure:
+    """One finding: numbers and words on the left, median beats with the beat-averaged
+    attribution on the right, the full tracing with this finding's attribution below."""
     fig = _new_page()
     fig.text(10 / PAGE_W_MM, 1 - 8 / PAGE_H_MM,
              f"Finding {index}: {finding.label} ({finding.code})", fontsize=11,
              fontweight="bold", va="top")
     conf = "confident" if finding.confident else "possible"
     lines = [
-        (f"Category: {finding.category}.  Calibrated probability {finding.probability:.2f} "
+        (f"Category: {finding.category}. Calibrated probability {finding.probability:.2f} "
         f"(reported above {finding.threshold:.2f}; {conf})."),
     ]
     exp = finding.explanation
     if exp is not None:
-        lines.append(f"Where the network looked ({exp.method.replace('_', ' ')}): {exp.summary}.")
+        lines.append(f"Where the network looked ({exp.method.replace('_', ' ')}): "
+                     f"{exp.summary}.")
         leads = ", ".join(f"{s.lead} {s.share:.0%}" for s in exp.leads[:6])
         lines.append(f"Share of evidence by lead: {leads}.")
         segs = ", ".join(f"{k} {v:.0%}" for k, v in
@@ -168,14 +176,40 @@ def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int)
         lines.append(f"By part of the beat: {segs}.")
     else:
         lines.append("No explanation was computed for this finding.")
-    for msg in finding.consistency:
-        lines.append(f"⚠ {msg}")
-    for i, line in enumerate(lines):
-        fig.text(10 / PAGE_W_MM, 1 - (16 + i * 5) / PAGE_H_MM, line, fontsize=8, va="top",
-                 color="#a05000" if line.startswith("⚠") else "#000000")
+    lines += [f"⚠ {msg}" for msg in finding.consistency]
+    y = 16.0
+    for line in lines:
+        for j, part in enumerate(textwrap.wrap(line, 88)):
+            fig.text(10 / PAGE_W_MM, 1 - y / PAGE_H_MM, ("   " if j else "") + part,
+                     fontsize=7.5, va="top",
+                     color="#a05000" if line.startswith("⚠") else "#000000")
+            y += 4.2
+    if medians is not None and medians[0].size:
+        beats, r_index = medians
+        w, h = 6 * 0.8 * MM_PER_S, 2 * 20.0
+        ax = fig.add_axes(((PAGE_W_MM - 10 - w) / PAGE_W_MM, 1 - (8 + h) / PAGE_H_MM,
+                           w / PAGE_W_MM, h / PAGE_H_MM))
+        draw_median_beats(ax, beats, ecg.fs, r_index, ecg.leads,
+                          overlay=_overlay(finding, median=True))
+        fig.text((PAGE_W_MM - 10 - w) / PAGE_W_MM, 1 - (9 + h) / PAGE_H_MM,
+                 "median beats, attribution averaged over beats", fontsize=5.8, va="top",
+                 color="#333333")
     draw_twelve_lead(_grid_axes(fig), ecg, height_mm=GRID_H_MM, overlay=_overlay(finding))
     _footer(fig, interp, f"shading: attribution for '{finding.label}' (orange → red = more)")
     return fig
+
+
+def _median_beats(ecg12: ECG) -> tuple[np.ndarray, int] | None:
+    """The measurement stage's median beats (leads × samples at ecg.fs) and R index."""
+    from ecglens.measure.analysis import analyze
+
+    try:
+        a = analyze(ecg12)
+    except ValueError:
+        return None
+    if a.median_beats.size == 0 or a.median_beats.shape[0] != ecg12.n_leads:
+        return None
+    return np.asarray(a.median_beats), int(a.median_r_index)
 
 
 def render_pages(ecg: ECG, interp: Interpretation) -> list[Figure]:
@@ -184,7 +218,9 @@ def render_pages(ecg: ECG, interp: Interpretation) -> list[Figure]:
     with matplotlib.rc_context(_RC):
         pages = [summary_page(ecg12, interp)]
         explained = [f for f in interp.findings if f.explanation is not None]
-        pages += [finding_page(ecg12, interp, f, i + 1) for i, f in enumerate(explained)]
+        medians = _median_beats(ecg12) if explained else None
+        pages += [finding_page(ecg12, interp, f, i + 1, medians)
+                  for i, f in enumerate(explained)]
     return pages
 
 

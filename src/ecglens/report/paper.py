@@ -152,3 +152,37 @@ def draw_twelve_lead(ax: Axes, ecg: ECG, *, height_mm: float,
                     color=TRACE, zorder=4, va="bottom")
             if c > 0:  # the short separator carts print between columns
                 ax.plot([x0, x0], [y0 - 2.5, y0 + 2.5], color=TRACE, linewidth=0.8, zorder=3)
+
+
+def draw_median_beats(ax: Axes, beats: np.ndarray, fs: float, r_index: int,
+                      leads: tuple[str, ...], *, overlay: Overlay | None = None,
+                      before_s: float = 0.3, after_s: float = 0.5, per_row: int = 6) -> None:
+    """Each lead's median beat on paper (25 mm/s, 10 mm/mV), ``per_row`` to a row, with the
+    beat-averaged attribution behind it; ``overlay.start_s`` is relative to the R peak."""
+    n_rows = -(-len(leads) // per_row)
+    cell_w = (before_s + after_s) * MM_PER_S
+    cell_h = 20.0
+    width, height = per_row * cell_w, n_rows * cell_h
+    draw_grid(ax, width, height)
+    i0 = max(r_index - round(before_s * fs), 0)
+    i1 = min(r_index + round(after_s * fs), beats.shape[1])
+    for k, lead in enumerate(leads):
+        row, col = divmod(k, per_row)
+        x0 = col * cell_w
+        y0 = height - cell_h * (row + 0.6)
+        seg = beats[k, i0:i1]
+        if seg.size:
+            seg = seg - np.median(seg[: max(int(0.05 * fs), 1)])  # start of the window = 0 mV
+            t = (np.arange(i0, i1) - r_index) / fs + before_s
+            ax.plot(x0 + t * MM_PER_S, y0 + seg * MM_PER_MV, color=TRACE, linewidth=0.7,
+                    zorder=3)
+        if overlay is not None:
+            # overlay time is relative to R; shift it into this cell's clock (R at before_s)
+            shifted = Overlay(overlay.leads, overlay.values, overlay.fs,
+                              overlay.start_s + before_s)
+            _overlay_strip(ax, shifted, lead, 0.0, before_s + after_s, x0, y0, cell_h * 0.45)
+        ax.text(x0 + 1.0, y0 + cell_h * 0.3, lead, fontsize=7, fontweight="bold", color=TRACE,
+                zorder=4, va="bottom")
+        if col > 0:
+            ax.plot([x0, x0], [y0 - cell_h * 0.4, y0 + cell_h * 0.4], color="#999999",
+                    linewidth=0.4, zorder=2)
