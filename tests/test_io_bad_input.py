@@ -164,6 +164,7 @@ def test_truncated_files(fmt: str, seeds: dict[str, list[list[Path]]], tmp_path:
     n = n_read = 0
     for r, record in enumerate(seeds[fmt]):
         original = registry.read(record[0])
+        phi = [v for v in (original.patient.name, original.patient.patient_id) if v and len(v) >= 4]
         for i, cut in _truncations(record, fmt):
             main = copy_record(record, tmp_path / f"{r}_{i}_{cut}")
             victim = main.parent / record[i].name
@@ -174,6 +175,7 @@ def test_truncated_files(fmt: str, seeds: dict[str, list[list[Path]]], tmp_path:
             except ECGFormatError as exc:
                 assert str(main) in str(exc) or str(victim) in str(exc), str(exc)
                 assert "\n" not in str(exc)
+                assert not [v for v in phi if v in exc.problem], f"patient data in: {exc.problem}"
                 continue
             except Exception as exc:  # noqa: BLE001
                 pytest.fail(f"{victim.name} cut at {cut}: {type(exc).__name__} escaped: {exc}")

@@ -245,7 +245,13 @@ def deadline(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def check_one(main: Path, counts: dict[str, int]) -> None:
+def patient_strings(path: Path) -> list[str]:
+    """Identifying values the seed holds (name, ID): they must never appear in an error."""
+    patient = registry.read(path).patient
+    return [v for v in (patient.name, patient.patient_id) if v and len(v) >= 4]
+
+
+def check_one(main: Path, counts: dict[str, int], phi: list[str]) -> None:
     counts["examples"] += 1
     try:
         with deadline(EXAMPLE_DEADLINE_S):
@@ -254,6 +260,8 @@ def check_one(main: Path, counts: dict[str, int]) -> None:
         if isinstance(exc.__cause__, MemoryError):
             pytest.fail(f"reader allocated from a hostile size instead of refusing it: {exc}")
         assert exc.problem and "\n" not in str(exc)
+        leaked = [v for v in phi if v in exc.problem]
+        assert not leaked, f"error message quotes patient data: {exc.problem}"
         counts["refused"] += 1
     else:
         counts["read"] += 1
@@ -264,6 +272,7 @@ def test_fuzz_reader(fmt: str, formats_dir: Path, tmp_path: Path) -> None:
     require_reader(fmt)
     records = seed_records(fmt, formats_dir, tmp_path / "seeds")
     originals = [[f.read_bytes() for f in rec] for rec in records]
+    phi = [patient_strings(rec[0]) for rec in records]
     work = [copy_record(rec, tmp_path / f"work{i}") for i, rec in enumerate(records)]
     text = fmt in TEXT_FORMATS
     counts = {"examples": 0, "refused": 0, "read": 0}
@@ -292,7 +301,7 @@ def test_fuzz_reader(fmt: str, formats_dir: Path, tmp_path: Path) -> None:
             if i == target:
                 data = mutate(fmt, data, muts_text if wfdb_header else muts, inner=part == 1)
             (main.parent / f.name).write_bytes(data)
-        check_one(main, counts)
+        check_one(main, counts, phi[seed])
 
     with memory_cap(MEMORY_HEADROOM):
         property_()

@@ -423,8 +423,11 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
     except RecursionError:
         raise ECGFormatError(p, f"{fmt}: file structure is nested too deeply") from None
     except Exception as exc:  # third-party decoders raise anything on corrupt input
+        # Only the type: decoder messages can quote field values (pydicom prints the element,
+        # patient name included). The full message stays on __cause__ for developers.
         raise ECGFormatError(
-            p, _one_line(f"corrupt or truncated {FORMATS[fmt][1]} file ({type(exc).__name__}: {exc})")
+            p, f"corrupt or truncated {FORMATS[fmt][1]} file (its decoder failed with "
+            f"{type(exc).__name__})"
         ) from exc
     if ecg.n_samples == 0 or ecg.n_leads == 0:
         raise ECGFormatError(p, f"{FORMATS[fmt][1]} file holds no samples")
