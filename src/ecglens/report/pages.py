@@ -115,7 +115,10 @@ def _header(fig: Figure, interp: Interpretation, title: str) -> None:
     for i, line in enumerate(_measurement_lines(interp)):
         fig.text(88 / PAGE_W_MM, y - i * 3.9 / PAGE_H_MM, line, fontsize=7.2, va="top",
                  family="DejaVu Sans Mono")
-    for i, (line, colour) in enumerate(_statement_lines(interp)[:11]):
+    wrapped = [(("   " if j else "") + part, colour)
+               for line, colour in _statement_lines(interp)
+               for j, part in enumerate(textwrap.wrap(line, 84))]
+    for i, (line, colour) in enumerate(wrapped[:12]):
         fig.text(150 / PAGE_W_MM, top - i * 3.5 / PAGE_H_MM, line, fontsize=7.2, va="top",
                  color=colour)
 
@@ -142,7 +145,7 @@ def _new_page() -> Figure:
 
 def summary_page(ecg: ECG, interp: Interpretation) -> Figure:
     fig = _new_page()
-    _header(fig, interp, "12-lead ECG — ecglens interpretation")
+    _header(fig, interp, f"{ecg.n_leads}-lead ECG — ecglens interpretation")
     top = interp.top_finding
     overlay = _overlay(top)
     draw_twelve_lead(_grid_axes(fig), ecg, height_mm=GRID_H_MM, overlay=overlay)
@@ -199,6 +202,14 @@ def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int,
     return fig
 
 
+def _standard(ecg: ECG) -> ECG:
+    """The 12 standard leads when the record has or implies them; else the record as it is."""
+    try:
+        return ecg.to_standard_12()
+    except ValueError:
+        return ecg
+
+
 def _median_beats(ecg12: ECG) -> tuple[np.ndarray, int] | None:
     """The measurement stage's median beats (leads × samples at ecg.fs) and R index."""
     from ecglens.measure.analysis import analyze
@@ -214,7 +225,7 @@ def _median_beats(ecg12: ECG) -> tuple[np.ndarray, int] | None:
 
 def render_pages(ecg: ECG, interp: Interpretation) -> list[Figure]:
     """Page 1 plus one page per finding that carries an explanation."""
-    ecg12 = ecg.to_standard_12()
+    ecg12 = _standard(ecg)
     with matplotlib.rc_context(_RC):
         pages = [summary_page(ecg12, interp)]
         explained = [f for f in interp.findings if f.explanation is not None]
@@ -240,5 +251,5 @@ def write_pdf(ecg: ECG, interp: Interpretation, path: str | Path) -> int:
 def write_png(ecg: ECG, interp: Interpretation, path: str | Path, *, dpi: int = 150) -> None:
     """Page 1 as PNG (at 150 dpi one 1 mm square is about 6 pixels)."""
     with matplotlib.rc_context(_RC):
-        fig = summary_page(ecg.to_standard_12(), interp)
+        fig = summary_page(_standard(ecg), interp)
         fig.savefig(str(path), dpi=dpi, facecolor="white")

@@ -52,11 +52,17 @@ class Overlay:
 
 def display_filter(ecg: ECG, *, highpass_hz: float = 0.5) -> np.ndarray:
     """Baseline-corrected signal for display (zero-phase high-pass, like a cart's baseline filter)."""
-    sig = np.asarray(ecg.signal, dtype=float)
+    sig = np.array(ecg.signal, dtype=float)
+    gaps = ~np.isfinite(sig)  # leads recorded one after another (SCP-ECG) are NaN elsewhere
+    if gaps.any():
+        sig[gaps] = 0.0
     if ecg.n_samples < 3 * int(ecg.fs):
-        return sig - np.median(sig, axis=0)
-    sos = sps.butter(2, highpass_hz, btype="highpass", fs=ecg.fs, output="sos")
-    return np.asarray(sps.sosfiltfilt(sos, sig, axis=0))
+        out = sig - np.median(sig, axis=0)
+    else:
+        sos = sps.butter(2, highpass_hz, btype="highpass", fs=ecg.fs, output="sos")
+        out = np.asarray(sps.sosfiltfilt(sos, sig, axis=0))
+    out[gaps] = np.nan  # drawn as gaps, not as a flat line that was never recorded
+    return out
 
 
 def draw_grid(ax: Axes, width_mm: float, height_mm: float) -> None:
@@ -133,8 +139,11 @@ def draw_twelve_lead(ax: Axes, ecg: ECG, *, height_mm: float,
     sig = display_filter(ecg)
     width = CAL_WIDTH_MM + 4 * COLUMN_S * MM_PER_S
     draw_grid(ax, width, height_mm)
-    row_h = height_mm / 4.0
-    rows = [*LAYOUT, (RHYTHM_LEAD,)]
+    if all(lead in ecg.leads for row in LAYOUT for lead in row):
+        rows: list[tuple[str, ...]] = [*LAYOUT, (RHYTHM_LEAD,)]
+    else:  # not a 12-lead record (Holter, single lead): each lead as a 10 s strip
+        rows = [(lead,) for lead in ecg.leads[:6]]
+    row_h = height_mm / max(len(rows), 4)
     for r, names in enumerate(rows):
         y0 = height_mm - row_h * (r + 0.55)
         calibration_pulse(ax, 0.0, y0)
