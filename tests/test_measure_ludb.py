@@ -104,3 +104,15 @@ def test_ge_muse_against_12sl(formats_dir) -> None:  # type: ignore[no-untyped-d
         value = getattr(m, key)
         assert value is not None, m.not_measured.get(key)
         assert abs(value - ref[key]) <= t, (key, value, ref[key])
+
+
+def test_per_beat_fiducials_follow_the_annotations(ludb_dir) -> None:  # type: ignore[no-untyped-def]
+    from ecglens.measure.reference import _edges, _group, ludb_waves
+
+    rec = ludb_dir / "data" / "2"
+    a = analyze(read(rec.with_suffix(".hea")), per_beat=True)
+    assert len(a.beat_fiducials) == a.rpeaks.size
+    qrs = [_edges(g, "second") for g in _group(ludb_waves(rec)["qrs"][0], 50)]
+    ons = np.array([f["qrs_on"] for f in a.beat_fiducials if f["qrs_on"] is not None])
+    errors = [np.min(np.abs(ons - on)) * 2.0 for on, _ in qrs]  # ms at 500 Hz
+    assert np.median(errors) <= 12

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecglens.exceptions import ECGSignalError
-from ecglens.measure.beats import classify_beats, median_beats, rr_irregularity
+from ecglens.measure.beats import (
+    beat_windows,
+    classify_beats,
+    median_of_windows,
+    rr_irregularity,
+)
 from ecglens.measure.delineate import Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
 from ecglens.measure.results import LeadReversal, Measurements, Quality
@@ -47,6 +52,7 @@ class Analysis:
     p_waves_present: bool
     leads: tuple[str, ...] = ()
     fs: float = WORK_FS
+    #: per-beat fiducials in record samples, filled by ``analyze(ecg, per_beat=True)``
     beat_fiducials: list[dict[str, int | None]] = field(default_factory=list)
 
 
@@ -90,8 +96,12 @@ def _standardise(ecg: ECG) -> ECG:
         return ecg
 
 
-def analyze(ecg: ECG) -> Analysis:
+def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     """Measure one ECG. Never raises on bad signals: it reports them in ``quality`` instead.
+
+    Args:
+        per_beat: also delineate every beat on its own (``Analysis.beat_fiducials``, indices in
+            the record at ``ecg.fs``); about 1–2 ms per beat, so off by default.
 
     Raises ECGSignalError only for inputs that are not an ECG at all (no samples, no leads).
     """
@@ -134,14 +144,12 @@ def analyze(ecg: ECG) -> Analysis:
     rr = np.diff(r) / fs
     irr = rr_irregularity(rr) > IRREGULAR_RR
     dom = r[beats.dominant]
-    med = median_beats(filt, dom, fs, BEFORE_S, AFTER_S)
+    windows = beat_windows(filt, dom, fs, BEFORE_S, AFTER_S)
+    med = median_of_windows(windows)
     ridx = round(BEFORE_S * fs)
     rr_s = float(np.mean(rr))
-    # individual dominant beats in the median frame, for the P-wave reproducibility test
-    from ecglens.measure.beats import _windows
-
-    indiv = _windows(filt, dom, ridx, med.shape[1] - ridx)
-    indiv = indiv[~np.isnan(indiv).any(axis=(1, 2))]
+    # the single dominant beats in the median frame feed the P-wave reproducibility test
+    indiv = windows[~np.isnan(windows).any(axis=(1, 2))]
     med_use = np.where(usable[:, None], med, 0.0)
     indiv = np.where(usable[None, :, None], indiv, 0.0)
     fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats_p=indiv, rr_irregular=irr)
@@ -151,6 +159,17 @@ def analyze(ecg: ECG) -> Analysis:
 
     def back(i: int | None) -> int | None:
         return None if i is None else round(i * scale)
+
+    per: list[dict[str, int | None]] = []
+    if per_beat:
+        every = beat_windows(filt, r, fs, BEFORE_S, AFTER_S)
+        for k, w in enumerate(every):  # one delineation per beat, opt-in
+            f = delineate(np.where(usable[:, None], np.nan_to_num(w), 0.0), ridx, fs,
+                          float(np.median(rr)), rr_irregular=irr)
+            offset = int(r[k]) - ridx  # beat frame -> record samples (internal rate)
+            inside = {key: (v + offset if v is not None and 0 <= v + offset < x.shape[0]
+                            else None) for key, v in f.as_dict().items()}
+            per.append({key: back(v) for key, v in inside.items()})
 
     med_out = med if abs(scale - 1) < 1e-9 else resample(med.T, fs, ecg.fs).T
     return Analysis(
@@ -166,6 +185,7 @@ def analyze(ecg: ECG) -> Analysis:
         p_waves_present=fid.p_present,
         leads=leads,
         fs=ecg.fs,
+        beat_fiducials=per,
     )
 
 

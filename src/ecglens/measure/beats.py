@@ -8,11 +8,13 @@ so that a detector fiducial that hops between R and S does not blur the median.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatSet", "classify_beats", "median_beats", "rr_irregularity"]
+__all__ = ["BeatSet", "beat_windows", "classify_beats", "median_beats", "median_of_windows",
+           "rr_irregularity"]
 
 _QRS_HALF_S = 0.06  # QRS window for morphology comparison, each side of the fiducial
 _MAX_SHIFT_S = 0.02  # largest re-alignment of one beat
@@ -119,18 +121,26 @@ def classify_beats(x: np.ndarray, rpeaks: np.ndarray, fs: float) -> BeatSet:
     return BeatSet(r, types, corr, dominant)
 
 
+def beat_windows(
+    x: np.ndarray, rpeaks: np.ndarray, fs: float, before_s: float, after_s: float
+) -> np.ndarray:
+    """(beats × leads × samples) windows around each R peak; NaN outside the record."""
+    before, after = round(before_s * fs), round(after_s * fs)
+    return _windows(x, rpeaks, before, after)
+
+
+def median_of_windows(w: np.ndarray) -> np.ndarray:
+    """Per-lead median beat (leads × samples) of beat windows, NaN where no beat covers it."""
+    inside = ~np.isnan(w).any(axis=(1, 2))
+    if inside.sum() >= 3:
+        return np.median(w[inside], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        return np.nanmedian(w, axis=0)
+
+
 def median_beats(
     x: np.ndarray, rpeaks: np.ndarray, fs: float, before_s: float, after_s: float
 ) -> np.ndarray:
     """Per-lead median of the given beats, (n_leads, before+after), NaN where no beat covers it."""
-    before, after = round(before_s * fs), round(after_s * fs)
-    w = _windows(x, rpeaks, before, after)
-    inside = ~np.isnan(w).any(axis=(1, 2))
-    if inside.sum() >= 3:
-        return np.median(w[inside], axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(w, axis=0)
+    return median_of_windows(beat_windows(x, rpeaks, fs, before_s, after_s))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from ecglens.signal.filters import highpass
 
@@ -36,23 +36,18 @@ def _worst(a: str, b: str) -> str:
 
 def _clipped_fraction(x: np.ndarray, fs: float) -> np.ndarray:
     """Per lead, the fraction of samples in runs ≥ 10 ms stuck at that lead's max or min value."""
-    run = max(int(0.01 * fs), 2)
-    out = np.zeros(x.shape[1])
-    for j in range(x.shape[1]):  # 12 leads: a loop over leads, not samples
-        v = x[:, j]
-        hi, lo = v.max(), v.min()
-        if hi - lo <= 0:
-            continue
-        tol = 1e-6 * max(abs(hi), abs(lo), 1.0)
-        stuck = (v >= hi - tol) | (v <= lo + tol)
-        if stuck.sum() < run:
-            continue
-        # lengths of runs of stuck samples
-        d = np.diff(np.r_[0, stuck.astype(np.int8), 0])
-        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-        lengths = ends - starts
-        out[j] = lengths[lengths >= run].sum() / v.size
-    return out
+    run = max(int(0.01 * fs), 2) | 1  # odd, so the centred windows below line up
+    if x.shape[0] < run:
+        return np.zeros(x.shape[1])
+    hi, lo = x.max(axis=0), x.min(axis=0)
+    tol = 1e-6 * np.maximum(np.maximum(np.abs(hi), np.abs(lo)), 1.0)
+    stuck = ((x >= hi - tol) | (x <= lo + tol)) & (hi - lo > 0)
+    stuck = stuck.astype(np.uint8)
+    # a sample belongs to a long run if some window of `run` samples around it is all stuck:
+    # erosion finds the windows, dilation gives back their samples
+    core = minimum_filter1d(stuck, size=run, axis=0, mode="constant", cval=0)
+    full = maximum_filter1d(core, size=run, axis=0, mode="constant", cval=0)
+    return (full & stuck).mean(axis=0)
 
 
 def lead_quality(
