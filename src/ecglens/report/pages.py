@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -31,7 +32,7 @@ GRID_H_MM = 144.0
 GRID_BOTTOM_MM = 12.0
 DISCLAIMER = "Computer interpretation — unconfirmed; must be reviewed by a qualified physician."
 
-_RC = {"pdf.fonttype": 3, "pdf.compression": 1, "font.family": "DejaVu Sans"}
+_RC: Any = {"pdf.fonttype": 3, "pdf.compression": 1, "font.family": "DejaVu Sans"}
 
 
 def _fmt(value: float | None, unit: str = "ms") -> str:
