@@ -540,3 +540,13 @@ def test_huge_wfdb_header_refused(tmp_path: Path) -> None:
         fh.write(b"rec 1 500 100\nrec.dat 16 200/mV 16 0 0 0 0 I\n# ")
         fh.truncate(registry.MAX_WFDB_HEADER_BYTES + 1)
     assert_refused(p, problem="header")
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
+def test_xml_unknown_encoding_refused(fmt: str, tmp_path: Path) -> None:
+    """Found by the fuzz test: one digit of encoding="UTF-8" changed made expat raise LookupError."""
+    require_reader(fmt)
+    p = tmp_path / "enc.xml"
+    p.write_text(f'<?xml version="1.0" encoding="UTF-1"?>\n<{_ROOT[fmt]}></{_ROOT[fmt]}>')
+    assert_refused(p, problem="encoding")
+    assert_refused(p, format=fmt)

@@ -120,6 +120,8 @@ def _xml_root(p: Path) -> str:
         ) from None
     except SafeET.ParseError as exc:
         raise ECGFormatError(p, f"malformed or truncated XML ({exc})") from None
+    except (LookupError, ValueError):  # encoding="UTF-1", or one expat cannot decode
+        raise ECGFormatError(p, "XML declares a character encoding that cannot be read") from None
     raise ECGFormatError(p, "XML document has no root element")
 
 
@@ -134,6 +136,17 @@ def _is_npz(p: Path) -> bool:
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Name of the format of ``path``, decided from its content. Raises ECGFormatError."""
     p = check_file(path)
+    try:
+        return _detect(p)
+    except ECGFormatError:
+        raise
+    except Exception as exc:  # a sniffer tripping on hostile bytes must not escape untyped
+        raise ECGFormatError(
+            p, f"file content could not be identified (sniffing failed with {type(exc).__name__})"
+        ) from exc
+
+
+def _detect(p: Path) -> str:
     try:
         with p.open("rb") as fh:
             head = fh.read(4096)
