@@ -19,7 +19,8 @@ examples mutate *inside* them: SCP-ECG CRCs are recomputed, .npz members are mut
 re-zipped, Philips XLI payloads are mutated between base64 decoding and encoding.
 
 Runs are derandomised (fixed seed, no example database) so CI sees the same examples every time.
-``ECGLENS_FUZZ_SCALE`` multiplies the example counts for a longer local run, and
+``ECGLENS_FUZZ_SCALE`` multiplies the example counts for a longer local run,
+``ECGLENS_FUZZ_SEED=<int>`` explores other examples, and
 ``ECGLENS_FUZZ_SHRINK=1`` lets hypothesis shrink a failure to a minimal example.
 """
 
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 from io_seeds import ALL_FORMATS, XML_FORMATS, copy_record, memory_cap, require_reader, seed_records
 
@@ -53,6 +55,8 @@ EXAMPLES = {
 }
 SCALE = float(os.environ.get("ECGLENS_FUZZ_SCALE", "1"))
 SHRINK = os.environ.get("ECGLENS_FUZZ_SHRINK", "") not in ("", "0")
+#: a local run can explore other examples with ECGLENS_FUZZ_SEED=<int>; CI leaves it unset
+FUZZ_SEED = os.environ.get("ECGLENS_FUZZ_SEED")
 EXAMPLE_DEADLINE_S = 20
 MEMORY_HEADROOM = 3 * 1024**3
 
@@ -288,7 +292,7 @@ def test_fuzz_reader(fmt: str, formats_dir: Path, tmp_path: Path) -> None:
     n_examples = max(1, int(EXAMPLES[fmt] * SCALE))
 
     @settings(
-        max_examples=n_examples, deadline=None, derandomize=True, database=None,
+        max_examples=n_examples, deadline=None, derandomize=FUZZ_SEED is None, database=None,
         suppress_health_check=list(HealthCheck), print_blob=True,
         # shrinking a failure can take minutes; CI reports the raw example, a local run can shrink
         phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else []),
@@ -312,6 +316,8 @@ def test_fuzz_reader(fmt: str, formats_dir: Path, tmp_path: Path) -> None:
             (main.parent / f.name).write_bytes(data)
         check_one(main, counts, phi[seed])
 
+    if FUZZ_SEED is not None:
+        property_ = fixed_seed(int(FUZZ_SEED))(property_)
     with memory_cap(MEMORY_HEADROOM):
         property_()
     assert counts["examples"] >= n_examples
