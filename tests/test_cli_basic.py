@@ -87,3 +87,22 @@ def test_info_directory_all_good_exits_zero(formats_dir: Path, tmp_path: Path) -
     for f in (formats_dir / "physionet-challenge").glob("E0750[01].*"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
     assert main(["info", str(tmp_path), "--json"]) == 0
+
+
+def test_info_directory_lists_multi_segment_record_once(
+    formats_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Segment headers belong to the layout header that names them."""
+    import wfdb
+
+    from ecglens.cli import main
+
+    rec = wfdb.rdrecord(str(formats_dir / "physionet-challenge" / "E07500"), channels=[0])
+    for i, (a, b) in enumerate(((0, 2500), (2500, 5000)), start=1):
+        wfdb.wrsamp(f"seg{i}", fs=500, units=["mV"], sig_name=["I"], p_signal=rec.p_signal[a:b],
+                    fmt=["16"], write_dir=str(tmp_path))
+    (tmp_path / "multi.hea").write_text("multi/2 1 500 5000\nseg1 2500\nseg2 2500\n")
+    assert main(["info", str(tmp_path)]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert [r.split("\t")[0] for r in rows] == ["multi.hea"]
+    assert "10.00 s" in rows[0]

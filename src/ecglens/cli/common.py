@@ -39,8 +39,11 @@ def _wfdb_companions(folder_files: list[Path]) -> set[Path]:
                      if ln.strip() and not ln.lstrip().startswith("#")]
         except OSError:
             continue
+        multi_segment = bool(lines) and "/" in lines[0].split()[0]
         for ln in lines[1:]:
-            out.add(h.parent / ln.split()[0])
+            name = ln.split()[0]
+            # a multi-segment record lists segment records, each with its own header
+            out.add(h.parent / (f"{name}.hea" if multi_segment else name))
     return out
 
 
