@@ -1,0 +1,54 @@
+"""``ecglens evaluate PTBXL_DIR --task TASK --folds 9 [--json]``: score the model on PTB-XL."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecglens.cli.common import print_json
+from ecglens.data.labels import TASKS
+from ecglens.exceptions import DataError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ecglens.data.ptbxl import available_folds
+    from ecglens.evaluate.run import evaluate_task, load_outputs
+    from ecglens.models import load_predictor
+
+    root = Path(args.ptbxl_dir)
+    have = available_folds(root)
+    missing = [f for f in args.folds if f not in have]
+    if missing:
+        raise DataError(f"{root}: folds {missing} are not available here (found {have})")
+    predictor = load_predictor(args.model)
+    data, outs = load_outputs(predictor, root, args.folds, args.max_records,
+                              use_cache=not args.no_cache)
+    res = evaluate_task(predictor, data, outs, args.task, n_boot=args.bootstrap)
+    res["folds"] = args.folds
+    if args.json:
+        print_json(res)
+        return 0
+    if args.task == "age":
+        print(f"age: MAE {res['mae_years']:.2f} y (95% CI {res['mae_ci95'][0]:.2f}-"
+              f"{res['mae_ci95'][1]:.2f}) on {res['n_records']} records, folds {args.folds}")
+    else:
+        lo, hi = res["auc_ci95"]
+        print(f"{args.task}: macro AUC {res['macro_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}), "
+              f"ECE {res['ece']:.3f} on {res['n_records']} records, folds {args.folds}")
+    for k, v in res.get("subgroups", {}).items():
+        metric = v.get("macro_auc", v.get("mae_years"))
+        print(f"  {k:>12}: n={v['n']:5d}  {metric:.3f}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("evaluate", help="score the diagnostic model on PTB-XL folds")
+    p.add_argument("ptbxl_dir", help="PTB-XL folder in the official layout")
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--folds", type=int, nargs="+", default=[9])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--model", help="model bundle name or folder (default: the shipped one)")
+    p.add_argument("--max-records", type=int, help="score a fixed random subset")
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
+    p.add_argument("--no-cache", action="store_true", help="recompute network outputs")
+    p.set_defaults(func=_run)

@@ -1,0 +1,192 @@
+"""The shipped diagnostic model as one object: preprocessing, ensemble logits, calibration.
+
+``load_predictor()`` gives the default bundle. ``Predictor.logits`` is differentiable with
+respect to its input, so attribution methods (integrated gradients, saliency) can use it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.signal import resample_poly
+
+from ecglens.exceptions import ECGSignalError, ModelError
+from ecglens.models.bundle import (
+    Member,
+    load_member,
+    read_bundle_spec,
+    resolve_bundle_dir,
+)
+from ecglens.models.prediction import ModelInfo, Prediction, TaskPrediction
+from ecglens.models.windows import windowed_outputs
+from ecglens.record import ECG, STANDARD_LEADS, derive_limb_leads
+
+REQUIRED_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+MIN_SECONDS = 2.5
+MAX_SECONDS = 10.0
+
+
+class Predictor:
+    """An ensemble of multi-task networks with per-task temperatures and thresholds."""
+
+    def __init__(self, folder: Path) -> None:
+        spec = read_bundle_spec(folder)
+        self.folder = folder
+        self.spec = spec
+        self.name: str = spec["name"]
+        self.version: str = spec["version"]
+        self.fs: float = float(spec["fs"])
+        self.leads: tuple[str, ...] = tuple(spec["leads"])
+        self.members: dict[str, Member] = {
+            m["name"]: load_member(folder, m["name"], expected_sha256=m["sha256"])
+            for m in spec["members"]}
+        self._mean = torch.tensor(spec["input_mean"], dtype=torch.float32)[None, :, None]
+        self._std = torch.tensor(spec["input_std"], dtype=torch.float32)[None, :, None]
+        self._tasks: dict[str, dict] = spec["tasks"]
+        for task, t in self._tasks.items():
+            missing = [m for m in t["members"] if m not in self.members]
+            if missing:
+                raise ModelError(f"{folder}/bundle.json: task {task!r} uses unknown members "
+                                 f"{missing}")
+
+    # ---- description -------------------------------------------------------------------
+    @property
+    def tasks(self) -> list[str]:
+        return list(self._tasks)
+
+    def labels(self, task: str) -> list[str]:
+        if task in ("age", "sex"):
+            return [task]
+        return list(self._spec_task(task)["labels"])
+
+    def temperature(self, task: str) -> float:
+        return float(self._spec_task(task).get("temperature", 1.0))
+
+    def _spec_task(self, task: str) -> dict:
+        if task not in self._tasks:
+            raise ModelError(f"task {task!r} not in model {self.name}; tasks: "
+                             f"{', '.join(self._tasks)}")
+        return self._tasks[task]
+
+    # ---- preprocessing -----------------------------------------------------------------
+    def preprocess(self, ecg: ECG, *, warnings: list[str] | None = None) -> torch.Tensor:
+        """ECG (any rate, ≥ 8 independent leads, 2.5 s or more) -> (1, 12, T) standardised.
+
+        III, aVR, aVL and aVF are always derived from I and II, as in training. Longer records
+        are cut to their central 10 s (the length the model was trained on). Refuses NaNs,
+        missing leads, records shorter than 2.5 s and flat lines with ``ECGSignalError``.
+        """
+        notes = warnings if warnings is not None else []
+        missing = [lead for lead in REQUIRED_LEADS if lead not in ecg.leads]
+        if missing:
+            raise ECGSignalError(f"the model needs leads {', '.join(REQUIRED_LEADS)}; this "
+                                 f"record lacks {', '.join(missing)}")
+        sig = np.stack([ecg.signal[:, ecg.leads.index(lead)] for lead in REQUIRED_LEADS], axis=1)
+        if not np.isfinite(sig).all():
+            raise ECGSignalError("the signal contains missing (NaN) or infinite samples; "
+                                 "the model refuses incomplete records")
+        if sig.shape[0] / ecg.fs < MIN_SECONDS:
+            raise ECGSignalError(f"record is {sig.shape[0] / ecg.fs:.2f} s long; the model "
+                                 f"needs at least {MIN_SECONDS} s")
+        if abs(ecg.fs - self.fs) > 1e-6:
+            ratio = Fraction(self.fs / ecg.fs).limit_denominator(1000)
+            sig = resample_poly(sig, ratio.numerator, ratio.denominator, axis=0)
+            notes.append(f"resampled from {ecg.fs:g} Hz to {self.fs:g} Hz")
+        max_n = int(round(MAX_SECONDS * self.fs))
+        if sig.shape[0] > max_n:
+            start = (sig.shape[0] - max_n) // 2
+            sig = sig[start:start + max_n]
+            notes.append(f"used the central {MAX_SECONDS:g} s of a longer record")
+        if (np.ptp(sig, axis=0) < 0.01).all():
+            raise ECGSignalError("every lead is flat (peak-to-peak below 10 µV); no ECG to read")
+        limb = derive_limb_leads(sig[:, 0], sig[:, 1])
+        if any(lead not in ecg.leads for lead in ("III", "aVR", "aVL", "aVF")):
+            notes.append("III, aVR, aVL, aVF derived from I and II")
+        by_name = {"I": sig[:, 0], "II": sig[:, 1], **limb,
+                   **{lead: sig[:, 2 + i] for i, lead in enumerate(REQUIRED_LEADS[2:])}}
+        x = np.stack([by_name[lead] for lead in STANDARD_LEADS], axis=0)[None].astype(np.float32)
+        return (torch.from_numpy(x) - self._mean) / self._std
+
+    # ---- inference ---------------------------------------------------------------------
+    def standardise(self, x_mv: np.ndarray) -> torch.Tensor:
+        """(B, 12, T) float mV at ``fs``, standard lead order -> standardised tensor."""
+        return (torch.from_numpy(np.asarray(x_mv, dtype=np.float32)) - self._mean) / self._std
+
+    def task_members(self, task: str) -> list[str]:
+        return list(self._spec_task(task)["members"])
+
+    def member_outputs(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """One member's window-aggregated raw outputs for every task, (B, n_outputs)."""
+        m = self.members[name]
+        return windowed_outputs(m.network, x, m.layout, window=m.window, stride=m.stride)
+
+    def outputs(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        """Mean over the task's members of each member's window-aggregated outputs
+        (uncalibrated logits for label tasks and sex, standardised age for age)."""
+        spec = self._spec_task(task)
+        outs = []
+        for name in spec["members"]:
+            m = self.members[name]
+            outs.append(self.member_outputs(name, x)[:, m.layout.slice(task)])
+        return torch.stack(outs).mean(dim=0)
+
+    def logits(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        """(B, 12, T) standardised input -> (B, n_labels) logits; ``sigmoid(logits / T)`` with
+        ``T = temperature(task)`` are the calibrated probabilities."""
+        if task == "age":
+            raise ModelError("age is a regression output; use predict() or outputs()")
+        return self.outputs(x, task)
+
+    def age_years(self, x: torch.Tensor) -> torch.Tensor:
+        names = self._spec_task("age")["members"]
+        vals = [self.member_outputs(n, x)[:, self.members[n].layout.slice("age")]
+                * self.members[n].layout.age_std + self.members[n].layout.age_mean
+                for n in names]
+        return torch.stack(vals).mean(dim=0)[:, 0]
+
+    @torch.no_grad()
+    def predict(self, ecg: ECG) -> Prediction:
+        notes: list[str] = []
+        x = self.preprocess(ecg, warnings=notes)
+        tasks: dict[str, TaskPrediction] = {}
+        for task in self.tasks:
+            if task in ("age", "sex"):
+                continue
+            spec = self._tasks[task]
+            p = torch.sigmoid(self.logits(x, task) / self.temperature(task))[0].numpy()
+            labels = spec["labels"]
+            probs = {lab: float(v) for lab, v in zip(labels, p)}
+            thr = dict(zip(labels, map(float, spec["thresholds_f1"])))
+            pos = sorted((lab for lab in labels if probs[lab] >= thr[lab]),
+                         key=lambda lab: -probs[lab])
+            tasks[task] = TaskPrediction(
+                probabilities=probs, thresholds_f1=thr,
+                thresholds_high_specificity=dict(zip(labels, map(float,
+                                                                 spec["thresholds_spec95"]))),
+                positive=pos)
+        age = float(self.age_years(x)[0]) if "age" in self._tasks else None
+        sex = (float(torch.sigmoid(self.logits(x, "sex") / self.temperature("sex"))[0, 0])
+               if "sex" in self._tasks else None)
+        return Prediction(tasks=tasks, age_years=age, sex_female_probability=sex,
+                          model=self.info(), warnings=notes)
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(name=self.name, version=self.version, fs=self.fs,
+                         window_s=sorted({m.window / self.fs for m in self.members.values()}),
+                         weights_sha256={m.file: m.sha256 for m in self.members.values()})
+
+
+_CACHE: dict[str, Predictor] = {}
+
+
+def load_predictor(name: str | Path | None = None) -> Predictor:
+    """The shipped bundle (default) or a bundle by name or folder; cached per folder."""
+    folder = resolve_bundle_dir(name).resolve()
+    key = str(folder)
+    if key not in _CACHE:
+        torch.set_grad_enabled(True)
+        _CACHE[key] = Predictor(folder)
+    return _CACHE[key]

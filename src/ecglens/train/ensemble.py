@@ -1,0 +1,140 @@
+"""Turn trained members into a shipped bundle: choose each task's ensemble on the validation
+fold, fit temperatures and thresholds there, write weights, cards and ``bundle.json``.
+
+Everything here is tuned on fold 9 only (the benchmark's validation fold); fold 10 is never read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ecglens.data.labels import LABEL_TASKS
+from ecglens.evaluate.calibration import (
+    f1_threshold,
+    fit_temperature,
+    probabilities,
+    specificity_threshold,
+)
+from ecglens.evaluate.metrics import auc, macro_auc
+from ecglens.models.bundle import load_member, save_member
+from ecglens.models.layout import OutputLayout
+from ecglens.record import STANDARD_LEADS
+from ecglens.train.dataset import TrainingSet
+from ecglens.train.loop import predict_outputs
+
+
+def export_members(run_dirs: list[Path], folder: Path) -> list[dict[str, Any]]:
+    """fp16 weights + cards of finished runs into ``folder``; returns bundle member entries."""
+    entries = []
+    for run in run_dirs:
+        card = json.loads((run / "card.json").read_text())
+        name = card["config"]["name"]
+        state = torch.load(run / "final.pt", map_location="cpu", weights_only=True)
+        digest = save_member(folder, name, state, card)
+        entries.append({"name": name, "arch": card["arch"], "sha256": digest})
+    return entries
+
+
+def member_outputs(folder: Path, entries: list[dict[str, Any]], val: TrainingSet,
+                   device: str) -> dict[str, np.ndarray]:
+    """Fold-9 outputs of every member, computed from the fp16 weights as shipped."""
+    outs = {}
+    for e in entries:
+        m = load_member(folder, e["name"], expected_sha256=e["sha256"])
+        net = m.network.to(device)
+        outs[e["name"]] = predict_outputs(net, val.x, m.card["input_mean"], m.card["input_std"],
+                                          m.layout, window=m.window, stride=m.stride,
+                                          device=device)
+        m.network.to("cpu")
+    return outs
+
+
+def _score(task: str, out: np.ndarray, val: TrainingSet, layout: OutputLayout) -> float:
+    """Higher is better: macro AUC for label tasks and sex, minus MAE (years) for age."""
+    s = layout.slice(task)
+    rows = val.mask[:, s.start]
+    if task == "age":
+        pred = out[rows, s.start] * layout.age_std + layout.age_mean
+        return -float(np.mean(np.abs(pred - val.age[rows])))
+    if task == "sex":
+        return auc(val.sex[rows], out[rows, s.start])
+    return macro_auc(val.targets[rows][:, s], out[rows][:, s])
+
+
+def select_members(task: str, outs: dict[str, np.ndarray], candidates: list[str],
+                   val: TrainingSet, layout: OutputLayout) -> tuple[list[str], float]:
+    """Greedy forward selection (Caruana et al. 2004, without replacement) on fold 9."""
+    chosen: list[str] = []
+    best = -np.inf
+    while True:
+        trial = None
+        for c in candidates:
+            if c in chosen:
+                continue
+            score = _score(task, np.mean([outs[n] for n in chosen + [c]], axis=0), val, layout)
+            if score > best + 1e-5:
+                best, trial = score, c
+        if trial is None:
+            return chosen, float(best)
+        chosen.append(trial)
+
+
+def build_bundle(run_dirs: list[Path], val: TrainingSet, folder: Path, *, name: str,
+                 version: str, device: str = "cpu") -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = export_members(run_dirs, folder)
+    cards = {e["name"]: json.loads((folder / f"{e['name']}.json").read_text()) for e in entries}
+    first = cards[entries[0]["name"]]
+    for e in entries:
+        if not np.allclose(cards[e["name"]]["input_mean"], first["input_mean"], atol=1e-5):
+            raise ValueError(f"member {e['name']} was standardised differently")
+    layout = val.layout
+    outs = member_outputs(folder, entries, val, device)
+    spec_tasks: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for task in [*LABEL_TASKS, "age", "sex"]:
+        key = {"age": "w_age", "sex": "w_sex"}.get(task, "w_labels")
+        cands = [e["name"] for e in entries if cards[e["name"]]["config"][key] > 0]
+        single = {c: _score(task, outs[c], val, layout) for c in cands}
+        chosen, score = select_members(task, outs, cands, val, layout)
+        report[task] = {"members": chosen, "fold9_score": score, "single": single}
+        ens = np.mean([outs[n] for n in chosen], axis=0)
+        s = layout.slice(task)
+        rows = val.mask[:, s.start]
+        entry: dict[str, Any] = {"members": chosen}
+        if task in LABEL_TASKS:
+            y = val.targets[rows][:, s]
+            logit = ens[rows][:, s]
+            t = fit_temperature(logit, y)
+            p = probabilities(logit, t)
+            entry.update(labels=layout.labels[task], temperature=t,
+                         thresholds_f1=[f1_threshold(y[:, j], p[:, j]) for j in range(y.shape[1])],
+                         thresholds_spec95=[specificity_threshold(y[:, j], p[:, j])
+                                            for j in range(y.shape[1])])
+        elif task == "sex":
+            y = val.sex[rows][:, None]
+            logit = ens[rows, s.start][:, None]
+            t = fit_temperature(logit, y)
+            p = probabilities(logit, t)
+            entry.update(labels=["female"], temperature=t,
+                         thresholds_f1=[f1_threshold(y[:, 0], p[:, 0])],
+                         thresholds_spec95=[specificity_threshold(y[:, 0], p[:, 0])])
+        spec_tasks[task] = entry
+    used = {n for t in spec_tasks.values() for n in t["members"]}
+    for e in entries:  # drop members no task chose, so the package stays small
+        if e["name"] not in used:
+            (folder / f"{e['name']}.pt").unlink()
+            (folder / f"{e['name']}.json").unlink()
+    spec = {"name": name, "version": version, "fs": first["config"]["fs"],
+            "leads": list(STANDARD_LEADS), "input_mean": first["input_mean"],
+            "input_std": first["input_std"],
+            "members": [e for e in entries if e["name"] in used], "tasks": spec_tasks,
+            "tuned_on": "PTB-XL fold 9 (validation); fold 10 never used"}
+    (folder / "bundle.json").write_text(json.dumps(spec, indent=1))
+    (folder / "selection.json").write_text(json.dumps(report, indent=1))
+    return report
