@@ -22,7 +22,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from ecglens.exceptions import ECGFormatError
+from ecglens.exceptions import ECGFormatError, EcglensError
 from ecglens.io.limits import (
     MAX_FILE_BYTES,
     MAX_SAMPLE_VALUES,
@@ -231,6 +231,8 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
         if "\n" in exc.problem or len(exc.problem) > 300:
             raise ECGFormatError(exc.path, one_line(exc.problem)) from exc
         raise
+    except EcglensError as exc:  # ours (e.g. ECGSignalError from make_ecg): written without PHI
+        raise ECGFormatError(p, one_line(f"{FORMATS[fmt][1]} file does not hold a usable ECG: {exc}")) from exc
     except MemoryError as exc:
         raise ECGFormatError(p, f"{fmt}: file declares more data than can be held in memory") from exc
     except RecursionError:
