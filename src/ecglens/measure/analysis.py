@@ -142,7 +142,12 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     beats = classify_beats(filt[:, usable], r0, fs)
     r = beats.rpeaks
     rr = np.diff(r) / fs
-    irr = rr_irregularity(rr) > IRREGULAR_RR
+    # rhythm regularity from the intervals between non-ventricular beats: a PVC and its
+    # compensatory pause are not atrial fibrillation
+    not_v = np.array([t != "V" for t in beats.types])
+    rr_sv = rr[not_v[1:] & not_v[:-1]]
+    # ...unless most beats are "V": then they are more likely aberrant conduction than ectopy
+    irr = rr_irregularity(rr_sv if 2 * rr_sv.size >= rr.size else rr) > IRREGULAR_RR
     dom = r[beats.dominant]
     windows = beat_windows(filt, dom, fs, BEFORE_S, AFTER_S)
     med = median_of_windows(windows)

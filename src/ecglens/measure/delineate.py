@@ -26,6 +26,8 @@ CORE_FRACTION = 0.20
 QRS_ON_FRACTION = 0.02
 QRS_OFF_FRACTION = 0.03
 EDGE_S = 0.04
+PACE_RATIO = 3.0
+PACE_HALF_S = 0.006
 PER_LEAD = False
 QRS_LP_HZ = 40.0
 LEAD_MIN_FRACTION = 0.3
@@ -34,9 +36,9 @@ LEAD_OFF_FRACTION = 0.05
 EDGE_GAP_S = 0.002
 QRS_ON_LAG_S = 0.008
 QRS_OFF_LAG_S = 0.006
-P_MIN_AMP_MV = 0.03
+P_MIN_AMP_MV = 0.04
 T_MIN_AMP_MV = 0.04
-P_REPRO_REGULAR = 0.3
+P_REPRO_REGULAR = 0.4
 P_REPRO_IRREGULAR = 0.65
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.07  # and after its steepest fall
@@ -52,6 +54,7 @@ class Fiducials:
     t_off: int | None = None
     t_peak: int | None = None
     p_present: bool = False
+    pacing_spikes: list[int] = field(default_factory=list)  # pacemaker spikes found
     p_amplitude_mv: float = 0.0  # spatial amplitude of the largest atrial deflection
     p_reproducibility: float | None = None  # median correlation of single beats with the median
     reasons: dict[str, str] = field(default_factory=dict)
@@ -87,6 +90,40 @@ def _extent(above: np.ndarray, start: int, gap: int, direction: int, stop: int) 
     steps = np.abs(np.diff(idx))
     brk = np.flatnonzero(steps > gap)
     return int(idx[brk[0]] if brk.size else idx[-1])
+
+
+def remove_pacing_spikes(med: np.ndarray, fs: float, r: int) -> tuple[np.ndarray, list[int]]:
+    """Find pacemaker spikes in the median beats and bridge them by linear interpolation.
+
+    A spike is a slope far steeper than anything physiological: the unfiltered spatial slope
+    exceeds PACE_RATIO times the largest 40 Hz low-passed spatial slope (the QRS upstroke). In
+    LUDB the ratio is 4–25 for paced records and below 2 for most others; a very sharp R wave
+    can pass too, so only spikes ending before the QRS energy peak r are taken (pacemaker spikes
+    precede the P wave or the QRS they trigger).
+    """
+    d = np.diff(med, axis=1) * fs
+    sv = np.sqrt((d * d).sum(axis=0))
+    lp = lowpass(med.T, fs, QRS_LP_HZ).T
+    dl = np.diff(lp, axis=1) * fs
+    ref = float(np.sqrt((dl * dl).sum(axis=0)).max())
+    if ref <= 0:
+        return med, []
+    hits = np.flatnonzero(sv > PACE_RATIO * ref)
+    if hits.size == 0:
+        return med, []
+    groups = np.split(hits, np.flatnonzero(np.diff(hits) > int(0.006 * fs)) + 1)
+    out = med.copy()
+    half = max(int(PACE_HALF_S * fs), 1)
+    spikes = []
+    for g in groups:
+        c = int(g[np.argmax(sv[g])])
+        if c > r - int(0.008 * fs):
+            continue
+        a, b = max(c - half, 0), min(c + half + 1, med.shape[1] - 1)
+        t = np.arange(a, b + 1)
+        out[:, a:b + 1] = med[:, [a]] + (med[:, [b]] - med[:, [a]]) * ((t - a) / max(b - a, 1))
+        spikes.append(c)
+    return out, spikes
 
 
 def _run(above: np.ndarray, start: int, direction: int, stop: int) -> int:
@@ -143,10 +180,17 @@ def delineate(
     if not np.isfinite(med).all() or n < int(0.5 * fs):
         fid.reasons["qrs"] = "median beat incomplete"
         return fid
+    med, spikes = remove_pacing_spikes(med, fs, r)
+    fid.pacing_spikes = spikes
     qrs_lp = lowpass(med.T, fs, QRS_LP_HZ).T
     slope = np.diff(qrs_lp, axis=1, prepend=qrs_lp[:, :1]) * fs
     sv = np.sqrt((slope * slope).sum(axis=0))
     lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
+    # a ventricular pacing spike starts the paced QRS: the complex begins after it, as
+    # cardiologists annotate it
+    v_spikes = [k for k in spikes if lo <= k]
+    if v_spikes:
+        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + 1)
     core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
     peak_i = core.start + int(np.argmax(sv[core]))
     peak = sv[peak_i]
@@ -212,7 +256,7 @@ def delineate(
 def p_wave_present(amp: float, repro: float | None, rr_irregular: bool) -> bool:
     """P-wave presence test on the median beat's atrial window.
 
-    A P wave must be visible (≥ 30 µV spatial amplitude) and reproducible beat to beat. With an
+    A P wave must be visible (≥ 40 µV spatial amplitude) and reproducible beat to beat. With an
     irregular rhythm (suspected AF) it must be clearly reproducible; with too few beats to check
     reproducibility an irregular rhythm means no P wave is claimed.
     """
