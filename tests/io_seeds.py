@@ -8,6 +8,7 @@ A seed is the list of files that make up one record; the first is the one passed
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import importlib
 import resource
@@ -143,3 +144,24 @@ def memory_cap(headroom: int = 3 * 1024**3) -> Iterator[None]:
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, old)
+
+
+def fix_scp_crcs(b: bytes) -> bytes:
+    """Recompute the record length, every section CRC and the record CRC after a mutation."""
+    out = bytearray(b)
+    if len(out) < 22:
+        return bytes(out)
+    out[2:6] = len(out).to_bytes(4, "little")
+    sec0_len = int.from_bytes(out[10:14], "little")
+    spans = [(6, sec0_len)]
+    body = out[6 + 16:6 + min(sec0_len, len(out))]
+    for pos in range(0, len(body) - 9, 10):
+        length = int.from_bytes(body[pos + 2:pos + 6], "little")
+        index = int.from_bytes(body[pos + 6:pos + 10], "little")
+        if length and index:
+            spans.append((index - 1, length))
+    for start, length in spans:
+        if 2 <= length and start + length <= len(out):
+            out[start:start + 2] = binascii.crc_hqx(bytes(out[start + 2:start + length]), 0xFFFF).to_bytes(2, "little")
+    out[0:2] = binascii.crc_hqx(bytes(out[2:]), 0xFFFF).to_bytes(2, "little")
+    return bytes(out)

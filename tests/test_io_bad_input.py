@@ -25,6 +25,7 @@ from io_seeds import (
     EXTENSION,
     XML_FORMATS,
     copy_record,
+    fix_scp_crcs,
     memory_cap,
     require_reader,
     seed_records,
@@ -446,13 +447,38 @@ def _npz_variants(npz: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-@pytest.mark.parametrize("fmt", [f for f in ALL_FORMATS if f != "scp-ecg"])
+def _scp_variants(scp: Path) -> list[tuple[str, bytes]]:
+    """Lead table (Section 3) and rhythm header (Section 6) fields, CRCs recomputed so the
+    values reach the decoder instead of being stopped by the checksum."""
+    data = scp.read_bytes()
+    sec0 = data[6 + 16: 6 + int.from_bytes(data[10:14], "little")]
+    offset = {}
+    for pos in range(0, len(sec0) - 9, 10):
+        sid, length, index = (int.from_bytes(sec0[pos:pos + 2], "little"),
+                              int.from_bytes(sec0[pos + 2:pos + 6], "little"),
+                              int.from_bytes(sec0[pos + 6:pos + 10], "little"))
+        if length:
+            offset[sid] = index - 1 + 16  # start of the section body
+    s3, s6 = offset[3], offset[6]
+    fields = {  # name: (position, width)
+        "n_leads": (s3, 1), "lead1_start": (s3 + 2, 4), "lead1_end": (s3 + 6, 4),
+        "avm_nV": (s6, 2), "sample_interval_us": (s6 + 2, 2), "lead1_bytes": (s6 + 6, 2),
+    }
+    out = []
+    for name, (at, width) in fields.items():
+        for v in (0, 1, 2 ** (8 * width) - 1, 2 ** (8 * width - 1)):
+            mutated = data[:at] + v.to_bytes(width, "little") + data[at + width:]
+            out.append((f"{name}={v}", fix_scp_crcs(mutated)))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_hostile_header_numbers(
     fmt: str, seeds: dict[str, list[list[Path]]], formats_dir: Path, tmp_path: Path
 ) -> None:
     """Sample counts, sampling rates, lead counts and scales set to 0, -1, NaN, 1e308 or
     billions: either a typed refusal or a sane ECG, never a crash or an allocation from the
-    hostile number. (SCP-ECG is covered by the fuzz test, which repairs its CRCs.)"""
+    hostile number."""
     require_reader(fmt)
     record = seeds[fmt][0]
     if fmt in ("ge-muse", "hl7-aecg", "philips-sierra", "wfdb"):
@@ -463,6 +489,8 @@ def test_hostile_header_numbers(
         variants = _dicom_variants(record[0])
     elif fmt == "numpy":
         variants = _npz_variants(record[0])
+    elif fmt == "scp-ecg":
+        variants = _scp_variants(record[0])
     else:  # csv
         text = record[0].read_bytes()
         variants = [(f"fs={v}", _sub_first(text, rb"# fs=([^\n]*)", v)) for v in HOSTILE]

@@ -27,7 +27,6 @@ Runs are derandomised (fixed seed, no example database) so CI sees the same exam
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import io
 import os
@@ -42,7 +41,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
-from io_seeds import ALL_FORMATS, XML_FORMATS, copy_record, memory_cap, require_reader, seed_records
+from io_seeds import (
+    ALL_FORMATS,
+    XML_FORMATS,
+    copy_record,
+    fix_scp_crcs,
+    memory_cap,
+    require_reader,
+    seed_records,
+)
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import registry
@@ -178,27 +185,6 @@ def apply_all(muts: list[Mutation], b: bytes) -> bytes:
     return b
 
 
-def _fix_scp_crcs(b: bytes) -> bytes:
-    """Recompute the record length, every section CRC and the record CRC after a mutation."""
-    out = bytearray(b)
-    if len(out) < 22:
-        return bytes(out)
-    out[2:6] = len(out).to_bytes(4, "little")
-    sec0_len = int.from_bytes(out[10:14], "little")
-    spans = [(6, sec0_len)]
-    body = out[6 + 16:6 + min(sec0_len, len(out))]
-    for pos in range(0, len(body) - 9, 10):
-        length = int.from_bytes(body[pos + 2:pos + 6], "little")
-        index = int.from_bytes(body[pos + 6:pos + 10], "little")
-        if length and index:
-            spans.append((index - 1, length))
-    for start, length in spans:
-        if 2 <= length and start + length <= len(out):
-            out[start:start + 2] = binascii.crc_hqx(bytes(out[start + 2:start + length]), 0xFFFF).to_bytes(2, "little")
-    out[0:2] = binascii.crc_hqx(bytes(out[2:]), 0xFFFF).to_bytes(2, "little")
-    return bytes(out)
-
-
 def _mutate_npz_member(b: bytes, muts: list[Mutation]) -> bytes:
     with zipfile.ZipFile(io.BytesIO(b)) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
@@ -225,7 +211,7 @@ def mutate(fmt: str, original: bytes, muts: list[Mutation], inner: bool) -> byte
         utf8 = original.decode("utf-16").encode("utf-8")
         return mutate(fmt, utf8, muts, inner).decode("utf-8", "replace").encode("utf-16")
     if inner and fmt == "scp-ecg":
-        return _fix_scp_crcs(apply_all(muts, original))
+        return fix_scp_crcs(apply_all(muts, original))
     if inner and fmt == "numpy":
         return _mutate_npz_member(original, muts)
     if inner and fmt == "philips-sierra":
