@@ -106,3 +106,29 @@ def test_info_directory_lists_multi_segment_record_once(
     rows = capsys.readouterr().out.strip().splitlines()
     assert [r.split("\t")[0] for r in rows] == ["multi.hea"]
     assert "10.00 s" in rows[0]
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-inf"])
+def test_info_json_stays_strict_json_with_nonfinite_device_measurement(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A corrupt DICOM measurement ("NaN") is reported as null, not as invalid JSON."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from ecglens.cli import main
+
+    ds = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm"))
+    ann = next(a for a in ds.WaveformAnnotationSequence
+               if "NumericValue" in a and a.ConceptNameCodeSequence[0].CodeMeaning == "QRS Duration")
+    ann.NumericValue = value
+    p = tmp_path / "nan.dcm"
+    ds.save_as(p)
+    code = main(["info", str(p), "--json"])
+    out = capsys.readouterr().out
+    if code == 0:
+        info = json.loads(out)  # json.loads accepts NaN; check the text itself
+        assert "NaN" not in out and "Infinity" not in out
+        assert info["device_measurements"].get("qrs_ms") is None
+    else:  # refusing the file is also acceptable, as a typed error (2), not an internal one (3)
+        assert code == 2 and out == ""

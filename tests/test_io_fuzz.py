@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import os
 import re
 import signal
@@ -51,6 +52,7 @@ from io_seeds import (
     seed_records,
 )
 
+from ecglens.cli.info import summarize
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import registry
 
@@ -254,7 +256,8 @@ def check_one(main: Path, counts: dict[str, int], phi: list[str]) -> None:
     counts["examples"] += 1
     try:
         with deadline(EXAMPLE_DEADLINE_S):
-            registry.read(main)
+            ecg = registry.read(main)
+            fmt = registry.detect_format(main)
     except ECGFormatError as exc:
         if isinstance(exc.__cause__, MemoryError):
             pytest.fail(f"reader allocated from a hostile size instead of refusing it: {exc}")
@@ -263,6 +266,8 @@ def check_one(main: Path, counts: dict[str, int], phi: list[str]) -> None:
         assert not leaked, f"error message quotes patient data: {exc.problem}"
         counts["refused"] += 1
     else:
+        # what `ecglens info --json` prints for it must be strict JSON (no NaN from a corrupt field)
+        json.dumps(summarize(ecg, main, fmt), allow_nan=False, default=str)
         counts["read"] += 1
 
 

@@ -11,17 +11,25 @@ when every file was read and 1 when any failed, so scripts can tell.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from ecglens.cli.common import print_json, rel, run_many, summary
 from ecglens.io import detect_format, read
+from ecglens.record import ECG
 
 
 def describe(path: Path) -> dict[str, Any]:
+    """Read ``path`` and summarise it (what ``ecglens info`` prints for one file)."""
     fmt = detect_format(path)
-    ecg = read(path, format=fmt)
+    return summarize(read(path, format=fmt), path, fmt)
+
+
+def summarize(ecg: ECG, path: Path, fmt: str) -> dict[str, Any]:
+    """The JSON-safe summary of a record: a corrupt file can carry NaN or infinite device
+    measurements, which strict JSON cannot hold, so those are reported as null."""
     out: dict[str, Any] = {
         "file": str(path),
         "format": fmt,
@@ -34,7 +42,10 @@ def describe(path: Path) -> dict[str, Any]:
     if ecg.acquisition.device:
         out["device"] = ecg.acquisition.device
     if ecg.device.measurements:
-        out["device_measurements"] = ecg.device.measurements
+        out["device_measurements"] = {
+            k: (v if isinstance(v, (int, float)) and math.isfinite(v) else None)
+            for k, v in ecg.device.measurements.items()
+        }
     if ecg.device.statements:
         out["device_statements"] = ecg.device.statements
     if ecg.device.codes:
