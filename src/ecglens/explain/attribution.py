@@ -25,6 +25,18 @@ METHODS: tuple[Method, ...] = ("integrated_gradients", "gradient_x_input")
 LogitFn = Callable[[torch.Tensor], torch.Tensor]
 
 
+def gradient_x_input(x: torch.Tensor, logits: torch.Tensor,
+                     targets: Sequence[int]) -> np.ndarray:
+    """Gradient × input from an existing forward pass (``x`` requires grad, ``logits`` holds
+    its graph): one backward pass per target and no extra forward pass."""
+    target = list(map(int, targets))
+    if not target:
+        return np.zeros((0, *x.shape[1:]), dtype=np.float32)
+    grads = [torch.autograd.grad(logits[0, t], x, retain_graph=i < len(target) - 1)[0]
+             for i, t in enumerate(target)]
+    return (torch.cat(grads) * x.detach()).cpu().numpy().astype(np.float32)
+
+
 def attribute(
     forward: LogitFn,
     x: torch.Tensor,
@@ -59,10 +71,7 @@ def attribute(
         elif method == "gradient_x_input":
             # one forward pass, one backward per target: 3–4× cheaper than a batch of copies
             xg = x.detach().clone().requires_grad_(True)
-            out = forward(xg)
-            grads = [torch.autograd.grad(out[0, t], xg, retain_graph=i < len(target) - 1)[0]
-                     for i, t in enumerate(target)]
-            attr = torch.cat(grads) * xg.detach()
+            return gradient_x_input(xg, forward(xg), target)
         else:
             raise ValueError(f"unknown attribution method {method!r}; choose from {METHODS}")
     return attr.detach().cpu().numpy().astype(np.float32)

@@ -14,12 +14,12 @@ import numpy as np
 
 from ecglens import __version__
 from ecglens.exceptions import ECGSignalError
-from ecglens.explain.attribution import Method, attribute
+from ecglens.explain.attribution import Method, attribute, gradient_x_input
 from ecglens.explain.summary import summarise
 from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import priority_key, statement
-from ecglens.interpret.predictor import PredictorLike, input_start_s, label_scores, model_info
+from ecglens.interpret.predictor import PredictorLike, Scores, input_start_s, model_info, score
 from ecglens.interpret.result import (
     Abstention,
     EcgAge,
@@ -114,7 +114,8 @@ def interpret(
 
     ecg12 = ecg.to_standard_12()
     try:
-        scores = label_scores(predictor, ecg12, task)
+        scores = score(predictor, ecg12, task,
+                       keep_graph=method == "gradient_x_input" and explain != 0)
     except ECGSignalError as exc:  # the model refuses what it cannot read: say so, not crash
         return Interpretation(**result, abstention=Abstention(
             abstained=True, reasons=[f"the model cannot read this record: {exc}"]),
@@ -143,7 +144,7 @@ def interpret(
     n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
     if n_explain:
         findings[:n_explain] = _explain(predictor, ecg12, analysis, task, findings[:n_explain],
-                                        method)
+                                        method, scores)
 
     age = None
     if scores.age_years is not None:
@@ -157,11 +158,14 @@ def interpret(
 
 
 def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,
-             findings: list[Finding], method: Method) -> list[Finding]:
+             findings: list[Finding], method: Method, scores: Scores) -> list[Finding]:
     labels = list(predictor.labels(task))
-    x = predictor.preprocess(ecg12)
-    attr = attribute(lambda b: predictor.logits(b, task), x,
-                     [labels.index(f.code) for f in findings], method=method)
+    targets = [labels.index(f.code) for f in findings]
+    if method == "gradient_x_input" and scores.x is not None and scores.logits is not None:
+        attr = gradient_x_input(scores.x, scores.logits, targets)  # reuses the scoring pass
+    else:
+        attr = attribute(lambda b: predictor.logits(b, task), predictor.preprocess(ecg12),
+                         targets, method=method)
     r_times = np.asarray(analysis.rpeaks, dtype=float) / ecg12.fs
     start_s = input_start_s(predictor, ecg12)
     out = []

@@ -3,6 +3,12 @@
 The models stage (``ecglens.models.load_predictor``) owns the network, its preprocessing,
 calibration and thresholds; interpretation only reads them through this narrow interface, so
 that any predictor with the same methods (an ensemble, a future model) plugs in unchanged.
+
+``Predictor.predict`` scores every task (six label sets, age, sex); interpretation needs one
+label set and age. ``score`` runs just those — one ensemble forward pass for the labels, kept
+with its autograd graph so that the explanations reuse it instead of running the network again
+— using the predictor's documented contract: calibrated probability = sigmoid(logit / T) with
+``T = temperature(task)``, thresholds from the bundle's ``tasks`` spec (see models/bundle.py).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class PredictorLike(Protocol):
     def predict(self, ecg: ECG) -> Any: ...
     def preprocess(self, ecg: ECG) -> torch.Tensor: ...
     def logits(self, x: torch.Tensor, task: str) -> torch.Tensor: ...
+    def temperature(self, task: str) -> float: ...
     def info(self) -> Any: ...
 
 
@@ -36,6 +43,38 @@ class Scores:
     labels: dict[str, tuple[float, float, float | None]]  # code -> (p, F1 thr, high-spec thr)
     age_years: float | None
     warnings: list[str]
+    x: torch.Tensor | None = None  # the model input (requires grad when kept for explanations)
+    logits: torch.Tensor | None = None  # (1, n_labels), with its graph when x requires grad
+
+
+def score(predictor: PredictorLike, ecg: ECG, task: str, *, keep_graph: bool) -> Scores:
+    """Calibrated probabilities, thresholds and ECG-age, with one forward pass per member.
+
+    Falls back to ``predictor.predict`` for predictors without a bundle spec. Raises
+    ECGSignalError when the model refuses the record (missing leads, NaNs, too short).
+    """
+    spec = getattr(predictor, "spec", None)
+    if not isinstance(spec, dict) or task not in spec.get("tasks", {}):
+        return label_scores(predictor, ecg, task)
+    notes: list[str] = []
+    x = predictor.preprocess(ecg, warnings=notes)  # type: ignore[call-arg]
+    labels = list(predictor.labels(task))
+    t = spec["tasks"][task]
+    with torch.set_grad_enabled(keep_graph):
+        if keep_graph:
+            x = x.detach().requires_grad_(True)
+        z = predictor.logits(x, task)
+    p = torch.sigmoid(z.detach() / predictor.temperature(task))[0].tolist()
+    spec95 = t.get("thresholds_spec95")
+    out = {code: (float(p[i]), float(t["thresholds_f1"][i]),
+                  None if spec95 is None else float(spec95[i]))
+           for i, code in enumerate(labels)}
+    age = None
+    if "age" in spec["tasks"] and hasattr(predictor, "age_years"):
+        with torch.no_grad():
+            age = float(predictor.age_years(x.detach())[0])
+    return Scores(labels=out, age_years=age, warnings=notes, x=x if keep_graph else None,
+                  logits=z if keep_graph else None)
 
 
 def label_scores(predictor: PredictorLike, ecg: ECG, task: str) -> Scores:
