@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ecglens.interpret.pipeline import interpret
-from ecglens.interpret.predictor import label_scores
+from ecglens.interpret.predictor import score
 from ecglens.io import read
 from ecglens.models import load_predictor
 from ecglens.record import STANDARD_LEADS, make_ecg
@@ -41,7 +42,7 @@ def fold9(n: int) -> list[Path]:
 
 def network_confident(pred, ecg) -> bool:  # type: ignore[no-untyped-def]
     try:
-        s = label_scores(pred, ecg.to_standard_12(), "all")
+        s = score(pred, ecg.to_standard_12(), "all", keep_graph=False)
     except ValueError:
         return False
     return any(t is not None and p >= t for p, _, t in s.labels.values())
@@ -52,6 +53,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=0, help="fold-9 records (0 = all)")
     ap.add_argument("--corrupt", type=int, default=100, help="records with a noisy lead")
     args = ap.parse_args()
+    torch.set_num_threads(1)
     pred = load_predictor()
     rng = np.random.default_rng(2026)
 
