@@ -46,10 +46,13 @@ def _overlay(finding: Finding | None, *, median: bool = False) -> Overlay | None
     if raw is None:
         return None
     vals = np.clip(np.asarray(raw.values, dtype=float), 0.0, None)
-    peak = float(vals.max()) if vals.size else 0.0
-    if peak <= 0:
+    positive = vals[vals > 0]
+    if positive.size == 0:
         return None
-    return Overlay(tuple(raw.leads), vals / peak, raw.fs, raw.start_s)
+    # gradient maps are spiky: scaled by their maximum, all but one spike would be invisible;
+    # the 95th percentile of the positive values is full colour, anything above it saturates
+    return Overlay(tuple(raw.leads), np.clip(vals / np.percentile(positive, 95), 0, 1), raw.fs,
+                   raw.start_s)
 
 
 def _identification(interp: Interpretation) -> list[str]:

@@ -107,7 +107,7 @@ def _overlay_strip(ax: Axes, overlay: Overlay, lead: str, t0: float, t1: float,
     if b1 <= b0:
         return
     vals = np.clip(row[b0:b1], 0.0, 1.0)
-    keep = np.flatnonzero(vals > 0.05)  # faint bins are noise; leaving them out keeps PDFs small
+    keep = np.flatnonzero(vals > 0.2)  # faint bins are clutter; leaving them out keeps PDFs small
     if keep.size == 0:
         return
     bin_mm = MM_PER_S / overlay.fs
