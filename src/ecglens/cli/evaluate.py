@@ -21,8 +21,10 @@ def _run(args: argparse.Namespace) -> int:
     if missing:
         raise DataError(f"{root}: folds {missing} are not available here (found {have})")
     predictor = load_predictor(args.model)
+    # a cached run holds every member's outputs; without one, compute only this task's
     data, outs = load_outputs(predictor, root, args.folds, args.max_records,
-                              use_cache=not args.no_cache)
+                              use_cache=not args.no_cache,
+                              task=args.task if args.no_cache else None)
     res = evaluate_task(predictor, data, outs, args.task, n_boot=args.bootstrap)
     res["folds"] = args.folds
     if args.json:

@@ -51,3 +51,39 @@ def specificity_threshold(y: np.ndarray, p: np.ndarray, *, specificity: float = 
 
 def probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
     return expit(logits / temperature)
+
+
+def fit_bias_temperature(logits: np.ndarray, y: np.ndarray, *, l2: float = 1e-3
+                         ) -> tuple[np.ndarray, float]:
+    """Per-label logit offsets ``c`` and one temperature ``T`` minimising the NLL of
+    ``sigmoid((z + c) / T)``.
+
+    Max-aggregation over windows shifts every label's score upwards by a label-dependent
+    amount, which one temperature cannot undo; the offsets do (a small ridge keeps offsets of
+    labels with few positives near zero). Ranking within a label, hence AUC, is unchanged.
+    """
+    import torch
+
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    t = torch.as_tensor(y, dtype=torch.float64)
+    c = torch.zeros(z.shape[1], dtype=torch.float64, requires_grad=True)
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([c, log_t], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            (z + c) / log_t.exp(), t) + l2 * (c ** 2).mean()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return c.detach().numpy(), float(log_t.detach().exp().clamp(0.05, 20.0))
+
+
+def rare_label_threshold(y: np.ndarray, p: np.ndarray, *, min_positives: int = 5) -> float:
+    """F1-optimal threshold, except for labels with fewer than ``min_positives`` positives on
+    the validation fold, where an F1 optimum is noise: then the 99 %-specificity point."""
+    if y.sum() < min_positives:
+        return specificity_threshold(y, p, specificity=0.99)
+    return f1_threshold(y, p)

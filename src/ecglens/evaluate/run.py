@@ -33,23 +33,24 @@ def _cache_path(predictor: Predictor, source: Path, folds: list[int],
     return root / f"eval-{key[:16]}.npz"
 
 
-def member_outputs(predictor: Predictor, data: TrainingSet, *, batch: int = 128
-                   ) -> dict[str, np.ndarray]:
+def member_outputs(predictor: Predictor, data: TrainingSet, *, batch: int = 128,
+                   members: list[str] | None = None) -> dict[str, np.ndarray]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    outs: dict[str, list[np.ndarray]] = {n: [] for n in predictor.members}
+    outs: dict[str, list[np.ndarray]] = {n: [] for n in (members or predictor.members)}
     with torch.no_grad():
-        for name in predictor.members:
+        for name, chunks in outs.items():
             predictor.members[name].network.to(device)
             for i in range(0, len(data.x), batch):
                 x = predictor.standardise(data.x[i:i + batch]).to(device)
-                outs[name].append(predictor.member_outputs(name, x).float().cpu().numpy())
+                chunks.append(predictor.member_outputs(name, x).float().cpu().numpy())
             predictor.members[name].network.to("cpu")
     return {n: np.concatenate(v) for n, v in outs.items()}
 
 
 def load_outputs(predictor: Predictor, source: Path, folds: list[int],
-                 max_records: int | None = None, *, use_cache: bool = True
-                 ) -> tuple[TrainingSet, dict[str, np.ndarray]]:
+                 max_records: int | None = None, *, use_cache: bool = True,
+                 task: str | None = None) -> tuple[TrainingSet, dict[str, np.ndarray]]:
+    """Fold data and member outputs (every member, or only ``task``'s when not cached)."""
     label_names = {t: predictor.labels(t) for t in LABEL_TASKS if t in predictor.tasks}
     if set(label_names) != set(LABEL_TASKS):
         raise DataError("the model does not predict every PTB-XL label task")
@@ -59,6 +60,8 @@ def load_outputs(predictor: Predictor, source: Path, folds: list[int],
     if use_cache and cache.is_file():
         z = np.load(cache)
         return data, {k: z[k] for k in z.files}
+    if task is not None:
+        return data, member_outputs(predictor, data, members=predictor.task_members(task))
     outs = member_outputs(predictor, data)
     if use_cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +70,12 @@ def load_outputs(predictor: Predictor, source: Path, folds: list[int],
 
 
 def _task_scores(predictor: Predictor, task: str, outs: dict[str, np.ndarray]) -> np.ndarray:
+    """The ensemble's raw logits as ``Predictor.logits`` gives them (standardised age for age)."""
     names = predictor.task_members(task)
     layout = predictor.members[names[0]].layout
     s = layout.slice(task)
-    return np.mean([outs[n][:, s] for n in names], axis=0)
+    mean = np.mean([outs[n][:, s] for n in names], axis=0)
+    return mean if task == "age" else mean + predictor.logit_bias(task)[None, :]
 
 
 def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.ndarray],
@@ -108,7 +113,8 @@ def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.nd
     lo, hi = bootstrap_ci(y, raw, n_boot=n_boot)
     result.update(
         macro_auc=macro_auc(y, raw), auc_ci95=[lo, hi], ece=ece(y, probs),
-        ece_uncalibrated=ece(y, probabilities(raw, 1.0)), temperature=predictor.temperature(task),
+        ece_uncalibrated=ece(y, probabilities(raw - predictor.logit_bias(task)[None, :]
+                                                            if task != "sex" else raw, 1.0)), temperature=predictor.temperature(task),
         fmax=fmax(y, probs) if task != "sex" else None,
         per_class_auc={lab: (None if np.isnan(v) else float(v))
                        for lab, v in zip(labels, per_class_auc(y, raw))},

@@ -95,7 +95,7 @@ class Predictor:
             ratio = Fraction(self.fs / ecg.fs).limit_denominator(1000)
             sig = resample_poly(sig, ratio.numerator, ratio.denominator, axis=0)
             notes.append(f"resampled from {ecg.fs:g} Hz to {self.fs:g} Hz")
-        max_n = int(round(MAX_SECONDS * self.fs))
+        max_n = round(MAX_SECONDS * self.fs)
         if sig.shape[0] > max_n:
             start = (sig.shape[0] - max_n) // 2
             sig = sig[start:start + max_n]
@@ -123,40 +123,56 @@ class Predictor:
         m = self.members[name]
         return windowed_outputs(m.network, x, m.layout, window=m.window, stride=m.stride)
 
-    def outputs(self, x: torch.Tensor, task: str) -> torch.Tensor:
+    def outputs(self, x: torch.Tensor, task: str, *,
+                cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Mean over the task's members of each member's window-aggregated outputs
-        (uncalibrated logits for label tasks and sex, standardised age for age)."""
+        (uncalibrated logits for label tasks and sex, standardised age for age). ``cache``
+        keeps member outputs between tasks of one input."""
         spec = self._spec_task(task)
         outs = []
         for name in spec["members"]:
             m = self.members[name]
-            outs.append(self.member_outputs(name, x)[:, m.layout.slice(task)])
+            if cache is None or name not in cache:
+                full = self.member_outputs(name, x)
+                if cache is not None:
+                    cache[name] = full
+            else:
+                full = cache[name]
+            outs.append(full[:, m.layout.slice(task)])
         return torch.stack(outs).mean(dim=0)
 
-    def logits(self, x: torch.Tensor, task: str) -> torch.Tensor:
+    def logit_bias(self, task: str) -> np.ndarray:
+        """Per-label offsets fitted with the temperature (zeros where the bundle has none)."""
+        spec = self._spec_task(task)
+        return np.asarray(spec.get("logit_bias", [0.0] * len(self.labels(task))))
+
+    def logits(self, x: torch.Tensor, task: str, *,
+               cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """(B, 12, T) standardised input -> (B, n_labels) logits; ``sigmoid(logits / T)`` with
         ``T = temperature(task)`` are the calibrated probabilities."""
         if task == "age":
-            raise ModelError("age is a regression output; use predict() or outputs()")
-        return self.outputs(x, task)
+            raise ModelError("age is a regression output; use predict() or age_years()")
+        bias = torch.as_tensor(self.logit_bias(task), dtype=torch.float32)
+        return self.outputs(x, task, cache=cache) + bias
 
-    def age_years(self, x: torch.Tensor) -> torch.Tensor:
-        names = self._spec_task("age")["members"]
-        vals = [self.member_outputs(n, x)[:, self.members[n].layout.slice("age")]
-                * self.members[n].layout.age_std + self.members[n].layout.age_mean
-                for n in names]
-        return torch.stack(vals).mean(dim=0)[:, 0]
+    def age_years(self, x: torch.Tensor, *,
+                  cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """ECG-age in years, (B,). All members share one age standardisation (training folds)."""
+        layout = self.members[self._spec_task("age")["members"][0]].layout
+        return (self.outputs(x, "age", cache=cache) * layout.age_std + layout.age_mean)[:, 0]
 
     @torch.no_grad()
     def predict(self, ecg: ECG) -> Prediction:
         notes: list[str] = []
         x = self.preprocess(ecg, warnings=notes)
+        cache: dict[str, torch.Tensor] = {}  # each member runs once for all tasks
         tasks: dict[str, TaskPrediction] = {}
         for task in self.tasks:
             if task in ("age", "sex"):
                 continue
             spec = self._tasks[task]
-            p = torch.sigmoid(self.logits(x, task) / self.temperature(task))[0].numpy()
+            p = torch.sigmoid(self.logits(x, task, cache=cache)
+                              / self.temperature(task))[0].numpy()
             labels = spec["labels"]
             probs = {lab: float(v) for lab, v in zip(labels, p)}
             thr = dict(zip(labels, map(float, spec["thresholds_f1"])))
@@ -167,8 +183,9 @@ class Predictor:
                 thresholds_high_specificity=dict(zip(labels, map(float,
                                                                  spec["thresholds_spec95"]))),
                 positive=pos)
-        age = float(self.age_years(x)[0]) if "age" in self._tasks else None
-        sex = (float(torch.sigmoid(self.logits(x, "sex") / self.temperature("sex"))[0, 0])
+        age = float(self.age_years(x, cache=cache)[0]) if "age" in self._tasks else None
+        sex = (float(torch.sigmoid(self.logits(x, "sex", cache=cache)
+                                   / self.temperature("sex"))[0, 0])
                if "sex" in self._tasks else None)
         return Prediction(tasks=tasks, age_years=age, sex_female_probability=sex,
                           model=self.info(), warnings=notes)

@@ -24,6 +24,9 @@ class TrainConfig(BaseModel):
     w_labels: float = 1.0
     w_age: float = 0.5
     w_sex: float = 0.5
+    # per label task (all, diagnostic, ...): a factor on w_labels, 1 where absent; 0 leaves the
+    # task's head untrained (a specialist member for the other tasks)
+    task_weights: dict[str, float] = {}
     # augmentation
     scale_sd: float = 0.1
     noise_sd: float = 0.02

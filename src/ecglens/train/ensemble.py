@@ -15,9 +15,9 @@ import torch
 
 from ecglens.data.labels import LABEL_TASKS
 from ecglens.evaluate.calibration import (
-    f1_threshold,
-    fit_temperature,
+    fit_bias_temperature,
     probabilities,
+    rare_label_threshold,
     specificity_threshold,
 )
 from ecglens.evaluate.metrics import auc, macro_auc
@@ -84,10 +84,21 @@ def select_members(task: str, outs: dict[str, np.ndarray], candidates: list[str]
         chosen.append(trial)
 
 
+def _trained_for(cfg: dict[str, Any], task: str) -> bool:
+    if task in ("age", "sex"):
+        return cfg[f"w_{task}"] > 0
+    return cfg["w_labels"] > 0 and cfg.get("task_weights", {}).get(task, 1.0) > 0
+
+
 def build_bundle(run_dirs: list[Path], val: TrainingSet, folder: Path, *, name: str,
-                 version: str, device: str = "cpu") -> dict[str, Any]:
+                 version: str, device: str = "cpu",
+                 entries: list[dict[str, Any]] | None = None,
+                 outputs_path: Path | None = None) -> dict[str, Any]:
+    """Choose, calibrate and write the bundle. ``entries`` (already exported members in
+    ``folder``) replaces ``run_dirs``; ``outputs_path`` saves every member's fold-9 outputs."""
     folder.mkdir(parents=True, exist_ok=True)
-    entries = export_members(run_dirs, folder)
+    if entries is None:
+        entries = export_members(run_dirs, folder)
     cards = {e["name"]: json.loads((folder / f"{e['name']}.json").read_text()) for e in entries}
     first = cards[entries[0]["name"]]
     for e in entries:
@@ -95,11 +106,13 @@ def build_bundle(run_dirs: list[Path], val: TrainingSet, folder: Path, *, name: 
             raise ValueError(f"member {e['name']} was standardised differently")
     layout = val.layout
     outs = member_outputs(folder, entries, val, device)
+    if outputs_path is not None:
+        np.savez_compressed(outputs_path, ecg_ids=val.ecg_ids,
+                            **{k: v.astype(np.float16) for k, v in outs.items()})
     spec_tasks: dict[str, Any] = {}
     report: dict[str, Any] = {}
     for task in [*LABEL_TASKS, "age", "sex"]:
-        key = {"age": "w_age", "sex": "w_sex"}.get(task, "w_labels")
-        cands = [e["name"] for e in entries if cards[e["name"]]["config"][key] > 0]
+        cands = [e["name"] for e in entries if _trained_for(cards[e["name"]]["config"], task)]
         single = {c: _score(task, outs[c], val, layout) for c in cands}
         chosen, score = select_members(task, outs, cands, val, layout)
         report[task] = {"members": chosen, "fold9_score": score, "single": single}
@@ -107,23 +120,18 @@ def build_bundle(run_dirs: list[Path], val: TrainingSet, folder: Path, *, name: 
         s = layout.slice(task)
         rows = val.mask[:, s.start]
         entry: dict[str, Any] = {"members": chosen}
-        if task in LABEL_TASKS:
-            y = val.targets[rows][:, s]
-            logit = ens[rows][:, s]
-            t = fit_temperature(logit, y)
-            p = probabilities(logit, t)
-            entry.update(labels=layout.labels[task], temperature=t,
-                         thresholds_f1=[f1_threshold(y[:, j], p[:, j]) for j in range(y.shape[1])],
+        if task != "age":
+            if task == "sex":
+                y, logit, labels = val.sex[rows][:, None], ens[rows, s.start][:, None], ["female"]
+            else:
+                y, logit, labels = val.targets[rows][:, s], ens[rows][:, s], layout.labels[task]
+            bias, t = fit_bias_temperature(logit, y)
+            p = probabilities(logit + bias, t)
+            entry.update(labels=labels, temperature=t, logit_bias=bias.tolist(),
+                         thresholds_f1=[rare_label_threshold(y[:, j], p[:, j])
+                                        for j in range(y.shape[1])],
                          thresholds_spec95=[specificity_threshold(y[:, j], p[:, j])
                                             for j in range(y.shape[1])])
-        elif task == "sex":
-            y = val.sex[rows][:, None]
-            logit = ens[rows, s.start][:, None]
-            t = fit_temperature(logit, y)
-            p = probabilities(logit, t)
-            entry.update(labels=["female"], temperature=t,
-                         thresholds_f1=[f1_threshold(y[:, 0], p[:, 0])],
-                         thresholds_spec95=[specificity_threshold(y[:, 0], p[:, 0])])
         spec_tasks[task] = entry
     used = {n for t in spec_tasks.values() for n in t["members"]}
     for e in entries:  # drop members no task chose, so the package stays small

@@ -34,8 +34,9 @@ def multitask_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
         for task in layout.label_tasks:
             s = layout.slice(task)
             m = mask[:, s.start]
-            if m.any():
-                loss = loss + cfg.w_labels * F.binary_cross_entropy_with_logits(
+            w = cfg.w_labels * cfg.task_weights.get(task, 1.0)
+            if w > 0 and m.any():
+                loss = loss + w * F.binary_cross_entropy_with_logits(
                     out[m, s], target[m, s])
     a, x = n_label, n_label + 1
     if cfg.w_age > 0 and mask[:, a].any():
