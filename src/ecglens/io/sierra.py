@@ -144,7 +144,9 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
         labels = labels_attr[:n_leads]
     else:
         n_leads = _int_field(path, xs.text(signal_chars, "numberchannelsallocated"), "number of channels")
-        labels = list(_STD12[:n_leads]) + [f"Channel {k + 1}" for k in range(12, n_leads)]
+        # bounded before the label list is built from it: the count is untrusted input
+        labels = (list(_STD12[:n_leads]) + [f"Channel {k + 1}" for k in range(12, n_leads)]
+                  if 1 <= n_leads <= _MAX_LEADS else [])
     if not 1 <= n_leads <= _MAX_LEADS or len(labels) != n_leads:
         raise ECGFormatError(path, f"Philips XML declares {n_leads} leads; 1 to {_MAX_LEADS} expected")
     resolution_uv = (
