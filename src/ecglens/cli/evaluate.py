@@ -24,7 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     # a cached run holds every member's outputs; without one, compute only this task's
     data, outs = load_outputs(predictor, root, args.folds, args.max_records,
                               use_cache=not args.no_cache,
-                              task=args.task if args.no_cache else None)
+                              task=args.task if args.no_cache else None,
+                              stored=Path(args.outputs) if args.outputs else None)
     res = evaluate_task(predictor, data, outs, args.task, n_boot=args.bootstrap)
     res["folds"] = args.folds
     if args.json:
@@ -53,4 +54,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-records", type=int, help="score a fixed random subset")
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
     p.add_argument("--no-cache", action="store_true", help="recompute network outputs")
+    p.add_argument("--outputs", help="stored member outputs (.npz with ecg_ids) to score "
+                                     "instead of running the networks")
     p.set_defaults(func=_run)

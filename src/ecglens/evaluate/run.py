@@ -49,13 +49,29 @@ def member_outputs(predictor: Predictor, data: TrainingSet, *, batch: int = 128,
 
 def load_outputs(predictor: Predictor, source: Path, folds: list[int],
                  max_records: int | None = None, *, use_cache: bool = True,
-                 task: str | None = None) -> tuple[TrainingSet, dict[str, np.ndarray]]:
-    """Fold data and member outputs (every member, or only ``task``'s when not cached)."""
+                 task: str | None = None, stored: Path | None = None
+                 ) -> tuple[TrainingSet, dict[str, np.ndarray]]:
+    """Fold data and member outputs (every member, or only ``task``'s when not cached).
+
+    ``stored`` reads member outputs saved by an earlier run (``fold9_outputs.npz`` beside the
+    shipped weights, written when the bundle was built) instead of running the networks.
+    """
     label_names = {t: predictor.labels(t) for t in LABEL_TASKS if t in predictor.tasks}
     if set(label_names) != set(LABEL_TASKS):
         raise DataError("the model does not predict every PTB-XL label task")
     data = load_training_set(source, folds=folds, label_names=label_names,
                              max_records=max_records)
+    if stored is not None:
+        z = np.load(stored)
+        ids = z["ecg_ids"]
+        pos = np.searchsorted(ids, data.ecg_ids)
+        if (pos >= len(ids)).any() or not np.array_equal(ids[np.minimum(pos, len(ids) - 1)],
+                                                         data.ecg_ids):
+            raise DataError(f"{stored}: stored outputs do not cover these records")
+        missing = [n for n in predictor.members if n not in z.files]
+        if missing:
+            raise DataError(f"{stored}: no stored outputs for members {missing}")
+        return data, {n: z[n][pos].astype(np.float32) for n in predictor.members}
     cache = _cache_path(predictor, source, folds, max_records)
     if use_cache and cache.is_file():
         z = np.load(cache)
