@@ -128,14 +128,13 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     hp = highpass(x, fs, 0.5)
     lq = lead_quality(x, fs, leads, nan_frac, hp=hp)
     usable = np.array([q.verdict != "unacceptable" for q in lq])
-    extra: list[str] = []
     line = powerline_frequency(hp, fs)
     filt = clean(x, fs, powerline_hz=line, hp=hp)
     if not usable.any():
         q = record_quality(lq, duration_s=duration, n_beats=0)
         return _empty(ecg.fs, ecg.n_leads, leads, q, "no usable lead")
     r0 = detect_rpeaks(filt, fs, usable=usable)
-    q = record_quality(lq, duration_s=duration, n_beats=int(r0.size), extra=extra)
+    q = record_quality(lq, duration_s=duration, n_beats=int(r0.size))
     if q.verdict == "unacceptable" or r0.size < 2:
         return _empty(ecg.fs, ecg.n_leads, leads, q,
                       "signal quality unacceptable: " + "; ".join(q.reasons))

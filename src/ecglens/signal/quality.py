@@ -50,6 +50,13 @@ def _clipped_fraction(x: np.ndarray, fs: float) -> np.ndarray:
     return (full & stuck).mean(axis=0)
 
 
+def _window_rms(x: np.ndarray, win: int) -> np.ndarray:
+    """RMS of consecutive windows of win samples, (n_windows × leads)."""
+    nwin = max(x.shape[0] // win, 1)
+    seg = x[: nwin * win].reshape(nwin, -1, x.shape[1]) if x.shape[0] >= win else x[None]
+    return np.sqrt((seg * seg).mean(axis=1))
+
+
 def lead_quality(
     x: np.ndarray, fs: float, leads: tuple[str, ...], nan_fraction: np.ndarray,
     *, hp: np.ndarray | None = None,
@@ -70,13 +77,14 @@ def lead_quality(
     # content above ~40 Hz: what a centred 12 ms moving average removes (a box filter is
     # zero-phase and ten times cheaper than a second IIR pass over the record)
     hf = hp - uniform_filter1d(hp, size=max(round(0.0125 * fs), 1), axis=0, mode="nearest")
-    # median RMS over 1-s windows: the QRS inflates a few windows' RMS, noise inflates all of them
-    win = max(int(fs), 1)
-    nwin = max(hf.shape[0] // win, 1)
-    seg = hf[: nwin * win].reshape(nwin, -1, hf.shape[1]) if hf.shape[0] >= win else hf[None]
-    rms_w = np.sqrt((seg * seg).mean(axis=1))
-    hf_rms = np.median(rms_w, axis=0)
-    burst = (rms_w.max(axis=0) > 5 * hf_rms) & (rms_w.max(axis=0) > 0.1)
+    # noise floor: median RMS over 100 ms windows — at most one or two windows per beat hold a
+    # QRS (whose own high-frequency content is not noise), so the median sees the quiet parts
+    rms_short = _window_rms(hf, max(int(0.1 * fs), 1))
+    hf_rms = np.median(rms_short, axis=0)
+    # bursts: a 1 s window far noisier than the floor (every 1 s window holds a QRS, so the
+    # QRS alone does not make one stand out)
+    rms_long = _window_rms(hf, max(int(fs), 1))
+    burst = (rms_long.max(axis=0) > 5 * np.median(rms_long, axis=0)) & (rms_long.max(axis=0) > 0.1)
     clip = _clipped_fraction(x, fs)
 
     out: list[LeadQuality] = []
