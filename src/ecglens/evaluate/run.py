@@ -108,7 +108,9 @@ def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.nd
     subgroups = {"sex=male": sex == 0, "sex=female": sex == 1,
                  **{f"age {b}": (age >= lo) & (age < hi) for b, lo, hi in AGE_BANDS}}
     if task == "age":
-        pred = (raw[:, 0] * layout.age_std + layout.age_mean)
+        # de-standardise with the training folds' statistics (the member's), as predict does
+        trained = predictor.members[predictor.task_members("age")[0]].layout
+        pred = raw[:, 0] * trained.age_std + trained.age_mean
         err = np.abs(pred - age)
         rng = np.random.default_rng(0)
         boots = [err[rng.integers(0, len(err), len(err))].mean() for _ in range(n_boot)]

@@ -55,7 +55,10 @@ def member_outputs(folder: Path, entries: list[dict[str, Any]], val: TrainingSet
 
 
 def _score(task: str, out: np.ndarray, val: TrainingSet, layout: OutputLayout) -> float:
-    """Higher is better: macro AUC for label tasks and sex, minus MAE (years) for age."""
+    """Higher is better: macro AUC for label tasks and sex, minus MAE (years) for age.
+
+    ``layout`` must be the members' (training folds' age statistics), not the fold's own.
+    """
     s = layout.slice(task)
     rows = val.mask[:, s.start]
     if task == "age":
@@ -104,7 +107,7 @@ def build_bundle(run_dirs: list[Path], val: TrainingSet, folder: Path, *, name: 
     for e in entries:
         if not np.allclose(cards[e["name"]]["input_mean"], first["input_mean"], atol=1e-5):
             raise ValueError(f"member {e['name']} was standardised differently")
-    layout = val.layout
+    layout = OutputLayout(**first["layout"])  # training statistics, not fold 9's
     outs = member_outputs(folder, entries, val, device)
     if outputs_path is not None:
         np.savez_compressed(outputs_path, ecg_ids=val.ecg_ids,
