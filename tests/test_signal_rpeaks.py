@@ -34,3 +34,15 @@ def test_mitbih_100_sensitivity_and_ppv(formats_dir) -> None:  # type: ignore[no
 
 def test_flat_signal_has_no_beats() -> None:
     assert detect_rpeaks(np.zeros((5000, 12)), 500.0).size == 0
+
+
+def test_large_ectopic_beats_do_not_hide_the_normal_ones(formats_dir) -> None:  # type: ignore[no-untyped-def]
+    """Ningbo JS20001 (sinus tachycardia with PACs): three aberrant beats have 5x the QRS energy
+    of the others; every beat of the 10 s strip must still be found."""
+    from ecglens.io import read
+
+    ecg = read(formats_dir / "physionet-challenge" / "JS20001.hea")
+    r = detect_rpeaks(np.asarray(ecg.signal), ecg.fs)
+    rr = np.diff(r) / ecg.fs
+    assert 15 <= r.size <= 17
+    assert rr.max() < 0.9  # no beat skipped

@@ -60,23 +60,27 @@ def detect_rpeaks(
     if cand.size == 0:
         return cand.astype(np.int64)
     h = props["peak_heights"]
-    # local QRS level: the running maximum of candidate heights over ±4 s, damped by the median
-    # of that maximum so that one huge artefact does not mask the beats around it
+    # local QRS level: the running maximum of candidate heights over ±4 s, capped at three times
+    # the typical beat height so that a few huge beats (aberrant PACs, PVCs) or an artefact do
+    # not raise the threshold above the ordinary beats around them
     level = np.zeros(n)
     level[cand] = h
     local = maximum_filter1d(level, size=int(8 * fs), mode="constant")[cand]
-    local = np.minimum(local, 3.0 * np.median(local))
+    beat_like = h[h >= 0.2 * np.percentile(h, 90)]
+    local = np.minimum(local, 3.0 * np.median(beat_like))
     keep = h >= threshold * local
     cand, h = cand[keep], h[keep]
     if cand.size < 2:
         return cand.astype(np.int64)
-    # T-wave check: a peak soon after a beat and far smaller than it is that beat's T wave
+    # T-wave check: a peak soon after a beat and far smaller than it (or than a typical beat,
+    # when the previous one was a giant ectopic) is that beat's T wave
+    typical = float(np.median(beat_like))
     out = [int(cand[0])]
-    last_h = h[0]
+    last_h = min(h[0], typical)
     t_window = int(0.36 * fs)
     for c, hc in zip(cand[1:], h[1:]):
         if c - out[-1] < t_window and hc < 0.4 * last_h:
             continue
         out.append(int(c))
-        last_h = hc
+        last_h = min(hc, typical)
     return np.asarray(out, dtype=np.int64)
