@@ -115,6 +115,18 @@ def seed_records(fmt: str, formats_dir: Path, out: Path) -> list[list[Path]]:
     return [[writer(formats_dir, out)]]
 
 
+def all_seed_records(formats_dir: Path, out: Path) -> dict[str, list[list[Path]]]:
+    """Seed records of every format; a format whose writer library is missing gets none (and
+    the test that needs it fails)."""
+    result: dict[str, list[list[Path]]] = {}
+    for fmt in ALL_FORMATS:
+        try:
+            result[fmt] = seed_records(fmt, formats_dir, out / fmt)
+        except ImportError:
+            result[fmt] = []
+    return result
+
+
 def copy_record(record: list[Path], dest: Path) -> Path:
     """Copy a seed record into ``dest`` (writable); return the path of its main file."""
     dest.mkdir(parents=True, exist_ok=True)
