@@ -140,7 +140,8 @@ def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.nd
     )
     sub = {}
     for k, m in subgroups.items():
-        if m.sum() > 20 and (y[m].sum(axis=0) > 0).any():
+        pos = y[m].sum(axis=0)
+        if m.sum() > 20 and ((pos > 0) & (pos < m.sum())).any():  # some label has both classes
             sub[k] = {"n": int(m.sum()), "macro_auc": macro_auc(y[m], raw[m])}
     result["subgroups"] = sub
     return _finite(result)
