@@ -25,12 +25,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ecglens.data.labels import LABEL_TASKS  # noqa: E402
-from ecglens.models import create_model, load_predictor  # noqa: E402
-from ecglens.record import ECG, STANDARD_LEADS  # noqa: E402
-from ecglens.train.config import TrainConfig  # noqa: E402
-from ecglens.train.dataset import load_training_set  # noqa: E402
-from ecglens.train.loop import multitask_loss  # noqa: E402
+from ecglens.data.labels import LABEL_TASKS
+from ecglens.models import create_model, load_predictor
+from ecglens.record import ECG, STANDARD_LEADS
+from ecglens.train.config import TrainConfig
+from ecglens.train.dataset import load_training_set
+from ecglens.train.loop import multitask_loss
 
 
 def _best(fn, repeats: int) -> float:
