@@ -19,10 +19,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
 from ecglens.exceptions import ECGFormatError, EcglensError
+from ecglens.io import xmlsafe
 from ecglens.io.limits import (
     MAX_FILE_BYTES,
     MAX_SAMPLE_VALUES,
@@ -101,30 +99,6 @@ def _looks_like_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _xml_root(p: Path) -> str:
-    """Local name of the root element, read up to its start tag only.
-
-    A bare ``<!DOCTYPE RestingECG SYSTEM "restecg.dtd">`` (every GE MUSE export has one) is let
-    through, as :mod:`ecglens.io.xmlsupport` does: nothing external is loaded. Entity
-    declarations (billion laughs) and external references (XXE) are refused.
-    """
-    try:
-        for _, elem in SafeET.iterparse(
-            str(p), events=("start",), forbid_dtd=False, forbid_entities=True, forbid_external=True
-        ):
-            return elem.tag.rsplit("}", 1)[-1]
-    except DefusedXmlException as exc:
-        raise ECGFormatError(
-            p, f"XML refused for safety: {type(exc).__name__} (documents with DTDs or entity "
-            "declarations are not accepted)"
-        ) from None
-    except SafeET.ParseError as exc:
-        raise ECGFormatError(p, f"malformed or truncated XML ({exc})") from None
-    except (LookupError, ValueError):  # encoding="UTF-1", or one expat cannot decode
-        raise ECGFormatError(p, "XML declares a character encoding that cannot be read") from None
-    raise ECGFormatError(p, "XML document has no root element")
-
-
 def _is_npz(p: Path) -> bool:
     try:
         with zipfile.ZipFile(p) as zf:
@@ -161,7 +135,7 @@ def _detect(p: Path) -> str:
     if len(head) >= 256 and head[:8] == b"0       ":
         return "edf"
     if _looks_like_xml(head):
-        root = _xml_root(p)  # streams up to the root's start tag: cheap even for a huge file
+        root = xmlsafe.root_tag(p)
         fmt = _XML_ROOTS.get(root.lower())
         if fmt is None:
             raise ECGFormatError(
