@@ -190,3 +190,19 @@ def test_fast_scoring_equals_predictor_predict(ptbxl_dir: Path, predictor) -> No
         for code, (p, t1, t2) in fast.labels.items():
             assert abs(p - ref.labels[code][0]) < 1e-6 and (t1, t2) == ref.labels[code][1:]
         assert fast.age_years == pytest.approx(ref.age_years, abs=1e-4)
+
+
+def test_a_noisy_but_usable_lead_gives_no_confident_finding(predictor) -> None:
+    import numpy as np
+
+    from ecglens.interpret.abstain import caution_checks
+    from ecglens.measure.analysis import analyze
+
+    ecg = read(EXAMPLE)
+    sig = np.array(ecg.signal)
+    sig[:, ecg.leads.index("V3")] += np.random.default_rng(3).normal(0, 0.1, ecg.n_samples)
+    noisy = ecg.replace(signal=sig)
+    assert caution_checks(analyze(noisy).quality)  # the measurement stage calls V3 limited
+    r = interpret(noisy, predictor=predictor, explain=0)
+    assert not r.abstention.abstained and r.abstention.caution
+    assert not any(f.confident for f in r.findings)

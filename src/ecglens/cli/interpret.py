@@ -86,6 +86,7 @@ def _text(r: Interpretation) -> str:
         lines.append("NO INTERPRETATION: " + "; ".join(r.abstention.reasons))
     elif not r.findings:
         lines.append("findings: none above threshold")
+    lines += [f"CAUTION: {c}" for c in r.abstention.caution]
     for f in r.findings:
         tag = "" if f.confident else " (possible)"
         lines.append(f"  {f.label}{tag}: p={f.probability:.2f} [{f.category}]")

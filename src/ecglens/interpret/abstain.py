@@ -52,23 +52,30 @@ def signal_checks(ecg: ECG) -> list[str]:
 
 
 def quality_checks(quality: Quality, n_beats: int) -> list[str]:
-    """Reasons from the measurement stage: unacceptable record, unusable or noisy leads."""
+    """Reasons to abstain from the measurement stage: unacceptable record, unusable leads."""
     reasons: list[str] = []
     if quality.verdict == "unacceptable":
         reasons += [f"signal quality unacceptable: {r}" for r in quality.reasons] or [
             "signal quality unacceptable"]
     bad = [lq for lq in quality.leads if lq.verdict == "unacceptable"]
-    noisy = [lq for lq in quality.leads if lq.verdict == "limited"
-             and any("noise" in p for p in lq.problems)]
     if bad and quality.verdict != "unacceptable":
         what = ", ".join(f"{lq.lead} ({'; '.join(lq.problems) or 'unusable'})" for lq in bad)
         reasons.append(f"unusable lead(s) {what}: the network reads all 12 leads together")
-    if noisy:
-        reasons.append("noise in lead(s) " + ", ".join(lq.lead for lq in noisy)
-                       + ": too noisy for a confident reading")
     if n_beats < MIN_BEATS and quality.verdict != "unacceptable":
         reasons.append("fewer than two heartbeats detected")
     return reasons
+
+
+def caution_checks(quality: Quality) -> list[str]:
+    """Reasons to report findings as possible only, never confident: leads the measurement
+    stage rated *limited* for noise. Abstaining on these too withheld 4.1 % of PTB-XL fold 9
+    (89 of 2,183 records, nearly all with a noisy chest lead), more than the 2 % goal."""
+    noisy = [lq.lead for lq in quality.leads if lq.verdict == "limited"
+             and any("noise" in p for p in lq.problems)]
+    if not noisy:
+        return []
+    return [(f"noise in lead(s) {', '.join(noisy)}: findings are reported as possible, not "
+            "confident")]
 
 
 def lead_checks(ecg: ECG) -> list[str]:

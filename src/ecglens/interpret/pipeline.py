@@ -16,7 +16,7 @@ from ecglens import __version__
 from ecglens.exceptions import ECGSignalError
 from ecglens.explain.attribution import Method, attribute, gradient_x_input
 from ecglens.explain.summary import summarise
-from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
+from ecglens.interpret.abstain import caution_checks, lead_checks, quality_checks, signal_checks
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import priority_key, statement
 from ecglens.interpret.predictor import PredictorLike, Scores, input_start_s, model_info, score
@@ -120,6 +120,7 @@ def interpret(
         return Interpretation(**result, abstention=Abstention(
             abstained=True, reasons=[f"the model cannot read this record: {exc}"]),
             models=[model_info(predictor, task)])
+    caution = caution_checks(quality)
     findings = []
     for code, (p, thr_f1, thr_spec) in scores.labels.items():
         if p < thr_f1:
@@ -129,7 +130,8 @@ def interpret(
             code=code, label=info.label, category=info.category, priority=info.priority,
             probability=round(p, 4), threshold=round(thr_f1, 4),
             threshold_high_specificity=None if thr_spec is None else round(thr_spec, 4),
-            confident=thr_spec is not None and p >= thr_spec, snomed=info.snomed,
+            confident=not caution and thr_spec is not None and p >= thr_spec,
+            snomed=info.snomed,
         ))
     findings.sort(key=lambda f: priority_key(f.code, f.probability))
 
@@ -152,7 +154,7 @@ def interpret(
         age = EcgAge(predicted_years=round(scores.age_years, 1), stated_years=stated,
                      difference_years=None if stated is None
                      else round(scores.age_years - stated, 1))
-    return Interpretation(**result, abstention=Abstention(), findings=findings,
+    return Interpretation(**result, abstention=Abstention(caution=caution), findings=findings,
                           consistency=flags, ecg_age=age, models=[model_info(predictor, task)],
                           notes=scores.warnings)
 

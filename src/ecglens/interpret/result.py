@@ -63,6 +63,8 @@ class Abstention(_Model):
 
     abstained: bool = False
     reasons: list[str] = []
+    # not abstained, but the signal is limited: no finding is marked confident, and why
+    caution: list[str] = []
 
 
 class ConsistencyFlag(_Model):

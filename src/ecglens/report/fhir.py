@@ -114,7 +114,7 @@ def build_bundle(interp: Interpretation) -> Bundle:
     else:
         conclusion = "; ".join(f"{f.label} ({f.probability:.2f})" for f in interp.findings) \
             or "No finding above threshold"
-    flags = [c.message for c in interp.consistency]
+    flags = [c.message for c in interp.consistency] + list(interp.abstention.caution)
     if interp.lead_reversal.suspected:
         flags.append(f"suspected lead reversal {interp.lead_reversal.suspected}")
     if flags:

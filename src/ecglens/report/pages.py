@@ -96,6 +96,7 @@ def _statement_lines(interp: Interpretation) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if interp.abstention.abstained:
         out.append(("NO INTERPRETATION: " + "; ".join(interp.abstention.reasons), "#b00000"))
+    out += [(f"Caution: {c}", "#a05000") for c in interp.abstention.caution]
     for f in interp.findings[:9]:
         mark = "" if f.confident else " (possible)"
         out.append((f"{f.label}{mark}  p={f.probability:.2f}", "#000000"))
