@@ -41,8 +41,9 @@ T_MIN_AMP_MV = 0.04
 P_REPRO_REGULAR = 0.4
 P_REPRO_IRREGULAR = 0.65
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
-P_OFF_REACH_S = 0.07  # and after its steepest fall
+P_OFF_REACH_S = 0.09  # and after its steepest fall
 GAP_S = 0.012  # a dip of the velocity shorter than this does not end the QRS
+PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
 
 
 @dataclass
@@ -190,7 +191,7 @@ def delineate(
     # cardiologists annotate it
     v_spikes = [k for k in spikes if lo <= k]
     if v_spikes:
-        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + 1)
+        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
     core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
     peak_i = core.start + int(np.argmax(sv[core]))
     peak = sv[peak_i]
@@ -215,7 +216,8 @@ def delineate(
                       min(off + edge, hi))
     # threshold crossings sit inside the true boundaries, where the complex has already
     # gathered some slope; move them out by the mean lag measured on odd LUDB records
-    on = max(on - round(QRS_ON_LAG_S * fs), 0)
+    # (but never back into a bridged pacing spike)
+    on = max(on - round(QRS_ON_LAG_S * fs), lo if v_spikes else 0)
     off = min(off + round(QRS_OFF_LAG_S * fs), n - 1)
     fid.qrs_on, fid.qrs_off = on, off
 
