@@ -5,15 +5,17 @@ calibration and thresholds; interpretation only reads them through this narrow i
 that any predictor with the same methods (an ensemble, a future model) plugs in unchanged.
 
 ``Predictor.predict`` scores every task (six label sets, age, sex); interpretation needs one
-label set and age. ``score`` runs just those — one ensemble forward pass for the labels, kept
-with its autograd graph so that the explanations reuse it instead of running the network again
-— using the predictor's documented contract: calibrated probability = sigmoid(logit / T) with
-``T = temperature(task)``, thresholds from the bundle's ``tasks`` spec (see models/bundle.py).
+label set and age. ``score`` runs just those — each member once (the predictor's member cache),
+the forward pass kept with its autograd graph so that the explanations reuse it instead of
+running the network again — using the predictor's documented contract: calibrated probability
+= sigmoid(logits(x, task) / temperature(task)), thresholds from the bundle's ``tasks`` spec
+(models/bundle.py). tests/test_interpret_cli.py checks it equals ``Predictor.predict``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +49,13 @@ class Scores:
     logits: torch.Tensor | None = None  # (1, n_labels), with its graph when x requires grad
 
 
+def _accepts_cache(fn: Any) -> bool:
+    try:
+        return "cache" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def score(predictor: PredictorLike, ecg: ECG, task: str, *, keep_graph: bool) -> Scores:
     """Calibrated probabilities, thresholds and ECG-age, with one forward pass per member.
 
@@ -60,19 +69,20 @@ def score(predictor: PredictorLike, ecg: ECG, task: str, *, keep_graph: bool) ->
     x = predictor.preprocess(ecg, warnings=notes)  # type: ignore[call-arg]
     labels = list(predictor.labels(task))
     t = spec["tasks"][task]
+    # one cache for the label set and the age head: each member runs once (Predictor API)
+    kw: dict[str, Any] = {"cache": {}} if _accepts_cache(predictor.logits) else {}
+    age = None
     with torch.set_grad_enabled(keep_graph):
         if keep_graph:
             x = x.detach().requires_grad_(True)
-        z = predictor.logits(x, task)
+        z = predictor.logits(x, task, **kw)
+        if "age" in spec["tasks"] and hasattr(predictor, "age_years"):
+            age = float(predictor.age_years(x, **kw).detach()[0])
     p = torch.sigmoid(z.detach() / predictor.temperature(task))[0].tolist()
     spec95 = t.get("thresholds_spec95")
     out = {code: (float(p[i]), float(t["thresholds_f1"][i]),
                   None if spec95 is None else float(spec95[i]))
            for i, code in enumerate(labels)}
-    age = None
-    if "age" in spec["tasks"] and hasattr(predictor, "age_years"):
-        with torch.no_grad():
-            age = float(predictor.age_years(x.detach())[0])
     return Scores(labels=out, age_years=age, warnings=notes, x=x if keep_graph else None,
                   logits=z if keep_graph else None)
 
