@@ -42,7 +42,7 @@ P_REPRO_REGULAR = 0.4
 P_REPRO_IRREGULAR = 0.65
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.09  # and after its steepest fall
-GAP_S = 0.012  # a dip of the velocity shorter than this does not end the QRS
+GAP_S = 0.025  # a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
 PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
 
 
