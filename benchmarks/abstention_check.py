@@ -60,9 +60,10 @@ def main() -> None:
     files = fold9(args.records)
     t0 = time.perf_counter()
     reasons: collections.Counter[str] = collections.Counter()
-    n_abst = 0
+    n_abst = n_caution = 0
     for f in files:
         r = interpret(read(f), predictor=pred, explain=0)
+        n_caution += bool(r.abstention.caution)
         if r.abstention.abstained:
             n_abst += 1
             reasons.update(x.split(":")[0] for x in r.abstention.reasons)
@@ -71,6 +72,8 @@ def main() -> None:
           f"({100 * n_abst / len(files):.2f} %) [{dt / len(files) * 1000:.0f} ms/record]")
     for why, k in reasons.most_common():
         print(f"    {k:5d}  {why}")
+    print(f"    interpreted with caution (no finding may be confident): {n_caution} "
+          f"({100 * n_caution / len(files):.2f} %)")
 
     fs, n = 500.0, 5000
     t = np.arange(n)[:, None] / fs

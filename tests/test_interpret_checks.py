@@ -95,3 +95,18 @@ def test_two_lead_holter_is_not_a_12_lead(formats_dir: Path) -> None:
 
     ecg = read(formats_dir / "mitbih" / "100.hea")
     assert lead_checks(ecg) and "not a 12-lead" in lead_checks(ecg)[0]
+
+
+def test_beat_r2_separates_a_real_lead_from_noise() -> None:
+    from ecglens.interpret.abstain import MIN_BEAT_R2, beat_r2
+
+    ecg = example_ecg()
+    a = analyze(ecg)
+    r2 = beat_r2(ecg, a.rpeaks)
+    assert set(r2) == {"I", "II", "V1", "V2", "V3", "V4", "V5", "V6"}
+    assert min(r2.values()) > MIN_BEAT_R2
+    sig = np.array(ecg.signal)
+    j = ecg.leads.index("V4")
+    sig[:, j] = np.random.default_rng(5).normal(0, sig[:, j].std(), ecg.n_samples)
+    noisy = beat_r2(ecg.replace(signal=sig), a.rpeaks)
+    assert noisy["V4"] < MIN_BEAT_R2 and noisy["V1"] == pytest.approx(r2["V1"])

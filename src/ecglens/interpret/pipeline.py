@@ -16,7 +16,13 @@ from ecglens import __version__
 from ecglens.exceptions import ECGSignalError
 from ecglens.explain.attribution import Method, attribute, gradient_x_input
 from ecglens.explain.summary import summarise
-from ecglens.interpret.abstain import caution_checks, lead_checks, quality_checks, signal_checks
+from ecglens.interpret.abstain import (
+    beat_r2,
+    caution_checks,
+    lead_checks,
+    quality_checks,
+    signal_checks,
+)
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import priority_key, statement
 from ecglens.interpret.predictor import PredictorLike, Scores, input_start_s, model_info, score
@@ -120,7 +126,7 @@ def interpret(
         return Interpretation(**result, abstention=Abstention(
             abstained=True, reasons=[f"the model cannot read this record: {exc}"]),
             models=[model_info(predictor, task)])
-    caution = caution_checks(quality)
+    caution = caution_checks(quality, beat_r2(ecg12, analysis.rpeaks))
     findings = []
     for code, (p, thr_f1, thr_spec) in scores.labels.items():
         if p < thr_f1:
