@@ -42,6 +42,9 @@ P_REPRO_REGULAR = 0.4
 P_REPRO_IRREGULAR = 0.65
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.09  # and after its steepest fall
+P_LEAD_MIN_FRACTION = 0.2  # leads whose P is this fraction of the largest give a lead onset
+P_LEAD_WEIGHT = 0.4  # weight of the second-earliest lead onset against the spatial onset
+P_LEAD_HALF_S = 0.07  # each lead's P apex is sought this far either side of the spatial apex
 GAP_S = 0.025  # a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
 PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
 
@@ -255,6 +258,29 @@ def delineate(
     return fid
 
 
+def _p_lead_onset(seg: np.ndarray, pk: int, span: int, reach: int, fs: float) -> int | None:
+    """Second-earliest trapezium onset of the P wave over the leads that carry it.
+
+    seg: detrended, low-passed P window (leads × samples); pk: apex of its spatial magnitude.
+    Each lead's onset is found on its own |deflection| around the common apex; None if fewer
+    than three leads show a P wave of at least P_LEAD_MIN_FRACTION of the largest.
+    """
+    half = int(P_LEAD_HALF_S * fs)
+    lo, hi = max(pk - half, 0), min(pk + half, seg.shape[1] - 1)
+    amp = np.abs(seg[:, lo:hi + 1]).max(axis=1)
+    leads = np.flatnonzero(amp >= P_LEAD_MIN_FRACTION * amp.max())
+    if leads.size < 3:
+        return None
+    ons = []
+    for k in leads:  # ≤ 12 leads
+        y = np.abs(seg[k])
+        top = lo + int(np.argmax(y[lo:hi + 1]))
+        a0 = max(top - span, 0)
+        up = a0 + int(np.argmax(np.diff(y[a0:top + 1]))) if top > a0 else top
+        ons.append(_trapezium(y, up, max(up - reach, 0)))
+    return int(np.sort(ons)[1])
+
+
 def p_wave_present(amp: float, repro: float | None, rr_irregular: bool) -> bool:
     """P-wave presence test on the median beat's atrial window.
 
@@ -316,6 +342,13 @@ def _delineate_p(
     up = a0 + int(np.argmax(d[a0:pk])) if pk > a0 else pk
     dn = pk + int(np.argmin(d[pk:pk + span])) if pk < d.size else pk
     reach = int(P_REACH_S * fs)
-    fid.p_on = start + _trapezium(mag, up, max(up - reach, 0))
+    p_on = _trapezium(mag, up, max(up - reach, 0))
+    # the spatial magnitude rises late where a broad, low P wave starts slowly in a few leads;
+    # the second-earliest onset of the leads that carry the P wave catches that start (and
+    # matches how per-lead annotations are combined), the spatial onset keeps it stable
+    lead_on = _p_lead_onset(seg, pk, span, reach, fs)
+    if lead_on is not None:
+        p_on = round((1 - P_LEAD_WEIGHT) * p_on + P_LEAD_WEIGHT * lead_on)
+    fid.p_on = start + p_on
     fid.p_off = start + _trapezium(mag, dn, min(dn + int(P_OFF_REACH_S * fs), mag.size - 1))
     fid.p_present = True
