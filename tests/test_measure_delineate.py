@@ -1,0 +1,55 @@
+"""Properties of the global delineation that the LUDB interval figures depend on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecglens.io import read
+from ecglens.measure import analyze
+from ecglens.measure.delineate import PACE_HALF_S, PACED_QRS_DELAY_S, _p_lead_onset, delineate
+
+FS = 500.0
+
+
+def _bump(n: int, start: int, width: int) -> np.ndarray:
+    """A smooth half-sine wave from start lasting width samples."""
+    y = np.zeros(n)
+    t = np.arange(width)
+    y[start:start + width] = np.sin(np.pi * t / width)
+    return y
+
+
+def test_p_lead_onset_is_second_earliest_lead() -> None:
+    # five leads carry the P wave, starting at different times; the others are flat
+    n = 200
+    starts = [40, 50, 60, 62, 65]
+    seg = np.zeros((12, n))
+    for k, s in enumerate(starts):
+        seg[k] = 0.1 * _bump(n, s, 50)
+    mag = np.sqrt((seg * seg).sum(axis=0))
+    pk = int(np.argmax(mag))
+    on = _p_lead_onset(seg, pk, int(0.05 * FS), int(0.05 * FS), FS)
+    assert on is not None
+    assert abs(on - starts[1]) <= 4, on  # second-earliest lead, not the earliest outlier
+
+
+def test_p_lead_onset_needs_three_leads() -> None:
+    seg = np.zeros((12, 200))
+    seg[0] = 0.1 * _bump(200, 60, 50)
+    seg[1] = 0.1 * _bump(200, 62, 50)
+    assert _p_lead_onset(seg, 85, 25, 25, FS) is None
+
+
+@pytest.mark.parametrize("rec", [8, 34, 74, 104])
+def test_paced_qrs_starts_after_the_spike(ludb_dir, rec: int) -> None:  # type: ignore[no-untyped-def]
+    a = analyze(read(ludb_dir / "data" / f"{rec}.hea"))
+    assert a.fs == FS
+    rr = float(np.median(np.diff(a.rpeaks))) / FS
+    fid = delineate(a.median_beats, a.median_r_index, FS, rr)
+    assert fid.pacing_spikes, "LUDB marks this record as paced"
+    spike = max(s for s in fid.pacing_spikes if s < a.median_r_index)
+    assert fid.qrs_on is not None
+    assert fid.qrs_on >= spike + int(PACE_HALF_S * FS) + round(PACED_QRS_DELAY_S * FS)
+    # and the paced complex is measured whole: wide, as pacing makes it
+    assert a.measurements.qrs_ms is not None and a.measurements.qrs_ms >= 120
