@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ecglens.interpret.pipeline import interpret
+from ecglens.interpret.pipeline import DEFAULT_BUNDLE, interpret
 from ecglens.interpret.predictor import score
 from ecglens.io import read
 from ecglens.models import load_predictor
@@ -50,11 +50,12 @@ def network_confident(pred, ecg) -> bool:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=DEFAULT_BUNDLE, help="model bundle (default: interpret's)")
     ap.add_argument("--records", type=int, default=0, help="fold-9 records (0 = all)")
     ap.add_argument("--corrupt", type=int, default=100, help="records with a noisy lead")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    pred = load_predictor()
+    pred = load_predictor(args.model)
     rng = np.random.default_rng(2026)
 
     files = fold9(args.records)

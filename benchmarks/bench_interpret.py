@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ecglens.interpret.pipeline import interpret
+from ecglens.interpret.pipeline import DEFAULT_BUNDLE, interpret
 from ecglens.io import read
 from ecglens.measure.analysis import analyze
 from ecglens.models import load_predictor
@@ -67,6 +67,7 @@ def bench_one(ecg: ECG, pred: object, pdf: Path, repeats: int) -> dict[str, floa
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=DEFAULT_BUNDLE, help="model bundle (default: interpret's)")
     ap.add_argument("--records", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
@@ -76,7 +77,7 @@ def main() -> None:
     global CPU_TIME
     CPU_TIME = args.cpu_time
     torch.set_num_threads(args.threads)
-    pred = load_predictor()
+    pred = load_predictor(args.model)
     db = pd.read_csv(PTBXL / "ptbxl_database.csv")
     files = [PTBXL / f"{f}.hea" for f in db[db.strat_fold == 9].filename_lr[:args.records]]
     ecgs: list[ECG] = [read(EXAMPLE)] + [read(f) for f in files]

@@ -33,6 +33,7 @@ import torch
 from scipy import stats
 
 from ecglens.explain.attribution import METHODS, attribute
+from ecglens.interpret.pipeline import DEFAULT_BUNDLE
 from ecglens.io import read
 from ecglens.models import load_predictor
 
@@ -63,13 +64,14 @@ def probability(predictor, x: torch.Tensor, index: int) -> np.ndarray:  # type: 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=DEFAULT_BUNDLE, help="model bundle (default: interpret's)")
     ap.add_argument("--method", choices=METHODS, default="integrated_gradients")
     ap.add_argument("--records", type=int, default=40)
     ap.add_argument("--per-label", type=int, default=15)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    pred = load_predictor()
+    pred = load_predictor(args.model)
     labels = list(pred.labels(TASK))
     db = pd.read_csv(PTBXL / "ptbxl_database.csv")
     db = db[db.strat_fold == 9].reset_index(drop=True)

@@ -14,17 +14,18 @@ from typing import Any
 
 from ecglens.cli.common import print_json, rel, run_many
 from ecglens.exceptions import EcglensError, ModelError
+from ecglens.interpret.pipeline import DEFAULT_BUNDLE
 from ecglens.interpret.result import Interpretation
 from ecglens.io import read
 
 
-def _load_predictor() -> Any:
+def _load_predictor(name: str) -> Any:
     try:
         from ecglens.models import load_predictor
     except ImportError as exc:
         raise ModelError(f"the diagnostic model is not available in this installation ({exc})") \
             from None
-    return load_predictor()
+    return load_predictor(name)
 
 
 def _write(kind: str, path: Path, write: Any) -> None:
@@ -114,7 +115,7 @@ def _row(r: Interpretation) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    predictor = _load_predictor()
+    predictor = _load_predictor(args.model)
     is_dir = Path(args.path).is_dir()
     results, is_dir = run_many(
         args.path, lambda f: {"r": _one(args, predictor, f, is_dir)}, desc="interpreting")
@@ -150,6 +151,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "reports")
     p.add_argument("path", help="ECG file or directory of ECG files")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--model", default=DEFAULT_BUNDLE,
+                   help=f"model bundle name or folder (default: {DEFAULT_BUNDLE}; "
+                   "ptbxl-ensemble is the nine-network ensemble, slower)")
     p.add_argument("--pdf", metavar="OUT.pdf", help="write the ECG-paper report (a folder for "
                    "a directory input)")
     p.add_argument("--png", metavar="OUT.png", help="write page 1 of the report as PNG")

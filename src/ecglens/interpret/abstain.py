@@ -29,16 +29,21 @@ MIN_BEAT_R2 = 0.15
 INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-def signal_checks(ecg: ECG) -> list[str]:
-    """Reasons the signal is out of distribution (empty when it looks like an ECG)."""
-    x = np.asarray(ecg.signal, dtype=float)
-    if not np.isfinite(x).all():
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+def baseline_removed(ecg: ECG) -> np.ndarray:
+    """The record without baseline wander (0.5 Hz zero-phase high-pass; median removal when too
+    short to filter), non-finite samples zeroed: what both signal checks below look at."""
+    x = np.nan_to_num(np.asarray(ecg.signal, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
     if x.shape[0] >= 3 * ecg.fs:
         sos = sps.butter(2, 0.5, btype="highpass", fs=ecg.fs, output="sos")
-        x = sps.sosfiltfilt(sos, x, axis=0)
-    else:
-        x = x - np.median(x, axis=0)
+        return sps.sosfiltfilt(sos, x, axis=0)
+    return x - np.median(x, axis=0)
+
+
+def signal_checks(ecg: ECG, x: np.ndarray | None = None) -> list[str]:
+    """Reasons the signal is out of distribution (empty when it looks like an ECG).
+
+    ``x``: ``baseline_removed(ecg)`` when the caller already has it."""
+    x = baseline_removed(ecg) if x is None else x
     reasons: list[str] = []
     ptp = np.percentile(x, 99.5, axis=0) - np.percentile(x, 0.5, axis=0)
     if ptp.max() > MAX_PTP_MV:
@@ -71,15 +76,14 @@ def quality_checks(quality: Quality, n_beats: int) -> list[str]:
     return reasons
 
 
-def beat_r2(ecg: ECG, rpeaks: np.ndarray) -> dict[str, float]:
+def beat_r2(ecg: ECG, rpeaks: np.ndarray, x: np.ndarray | None = None) -> dict[str, float]:
     """Per independent lead: the fraction of beat-to-beat variance its median beat explains
-    (windows −250…+450 ms around each R peak). Heartbeats repeat; noise does not."""
+    (windows −250…+450 ms around each R peak). Heartbeats repeat; noise does not.
+
+    ``x``: ``baseline_removed(ecg)`` when the caller already has it."""
     if not all(lead in ecg.leads for lead in INDEPENDENT_LEADS):
         return {}
-    x = np.nan_to_num(np.asarray(ecg.signal, dtype=float))
-    if x.shape[0] >= 3 * ecg.fs:
-        sos = sps.butter(2, 0.5, btype="highpass", fs=ecg.fs, output="sos")
-        x = sps.sosfiltfilt(sos, x, axis=0)
+    x = baseline_removed(ecg) if x is None else x
     a, b = int(0.25 * ecg.fs), int(0.45 * ecg.fs)
     r = [int(v) for v in rpeaks if v - a >= 0 and v + b <= x.shape[0]]
     if len(r) < 3:
