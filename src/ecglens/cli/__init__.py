@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - users get one line, developers set ECGLENS_DEBUG
+    except Exception as exc:
         if os.environ.get("ECGLENS_DEBUG"):
             raise
         print(f"ecglens: internal error: {type(exc).__name__}: {exc} "
