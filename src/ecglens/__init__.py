@@ -1,6 +1,6 @@
 """ecglens: explainable deep-learning interpretation of the 12-lead ECG."""
 
-from ecglens.exceptions import DataError, ECGFormatError, ECGSignalError, EcglensError, ModelError
+from ecglens.exceptions import DataError, ECGFormatError, EcglensError, ECGSignalError, ModelError
 from ecglens.record import ECG, STANDARD_LEADS, Acquisition, DeviceInterpretation, Patient
 
 __version__ = "0.1.0"
