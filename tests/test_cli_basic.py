@@ -1,18 +1,12 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ecglens.cli", *args], check=False, capture_output=True, text=True,
-        timeout=300,
-    )
 
 
 def test_info_json_on_bundled_example() -> None:

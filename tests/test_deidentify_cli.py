@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +10,9 @@ import edfio
 import numpy as np
 import pydicom
 import pytest
+from cli_helpers import run_cli, run_main
 from pydicom.data import get_testdata_file
 
-from ecglens.cli import main
 from ecglens.io import read
 from ecglens.io.deidentify import DeidOptions, deidentify
 
@@ -23,20 +21,8 @@ DICOM = Path(get_testdata_file("waveform_ecg.dcm"))
 DICOM_PHI = [b"642341", b"19710123", b"Galliera", b"13002689", b"03028041970546", b"2721"]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process: what a user sees, tracebacks included."""
-    return subprocess.run([sys.executable, "-m", "ecglens.cli", *args],
-                          check=False, capture_output=True, text=True, timeout=300)
 
 
-def _main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in this process (starting one costs seconds): exit code, stdout, stderr."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
 
 # --- DICOM ---------------------------------------------------------------------------------
@@ -171,7 +157,7 @@ def test_cli_directory_tree_and_exit_codes(tmp_path: Path, formats_dir: Path,
     key = tmp_path / "key"
     key.write_text("a secret\n")
     out = tmp_path / "out"
-    r = _main(capsys, "deidentify", str(tree), str(out), "--key-file", str(key), "--shift-days", "7")
+    r = run_main(capsys, "deidentify", str(tree), str(out), "--key-file", str(key), "--shift-days", "7")
     assert r.returncode == 0, r.stderr
     for rel in ("wfdb/E07508.hea", "wfdb/E07508.mat", "dicom/ecg.dcm", "edf.edf"):
         assert (out / rel).is_file(), rel
@@ -184,19 +170,19 @@ def test_cli_directory_tree_and_exit_codes(tmp_path: Path, formats_dir: Path,
             assert b"642341" not in blob and b"Jane Roe" not in blob and b"MRN4711" not in blob
     # one broken file: the batch goes on and the exit code says something failed
     (tree / "broken.dcm").write_bytes(DICOM.read_bytes()[:3000])
-    r = _main(capsys, "deidentify", str(tree), str(tmp_path / "out2"))
+    r = run_main(capsys, "deidentify", str(tree), str(tmp_path / "out2"))
     assert r.returncode == 1 and "broken.dcm" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "out2" / "edf.edf").is_file()
 
 
 def test_cli_single_file_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    r = _main(capsys, "deidentify", str(DICOM), str(tmp_path / "x.dcm"), "--key", "k", "--drop-dates")
+    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "x.dcm"), "--key", "k", "--drop-dates")
     assert r.returncode == 0, r.stderr
-    r = _cli("deidentify", str(tmp_path / "missing.dcm"), str(tmp_path / "y.dcm"))
+    r = run_cli("deidentify", str(tmp_path / "missing.dcm"), str(tmp_path / "y.dcm"))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
-    r = _main(capsys, "deidentify", str(tmp_path / "x.dcm"), str(tmp_path / "x.dcm"))
+    r = run_main(capsys, "deidentify", str(tmp_path / "x.dcm"), str(tmp_path / "x.dcm"))
     assert r.returncode == 2 and "overwrite" in r.stderr
-    r = _main(capsys, "deidentify", str(DICOM), str(tmp_path / "z.dcm"), "--shift-days", "3", "--drop-dates")
+    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "z.dcm"), "--shift-days", "3", "--drop-dates")
     assert r.returncode == 2  # argparse: mutually exclusive options
 
 

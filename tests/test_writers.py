@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli, run_main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
-from ecglens.cli import main
 from ecglens.exceptions import ECGSignalError
 from ecglens.io import detect_format, read
 from ecglens.io.writers import write_edf, write_wfdb
@@ -69,35 +67,23 @@ def test_edf_refuses_length_it_cannot_store(tmp_path: Path, formats_dir: Path) -
     assert read(write_edf(short, tmp_path / "short.edf")).n_samples == 4999
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process: what a user sees, tracebacks included."""
-    return subprocess.run([sys.executable, "-m", "ecglens.cli", *args],
-                          check=False, capture_output=True, text=True, timeout=300)
 
 
-def _main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in this process (starting one costs seconds): exit code, stdout, stderr."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
 
-def test_convert_cli(tmp_path: Path, formats_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convertrun_cli(tmp_path: Path, formats_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = formats_dir / "physionet-challenge" / "E07506.hea"
     ref = read(src)
-    r = _main(capsys, "convert", str(src), str(tmp_path / "out.edf"))
+    r = run_main(capsys, "convert", str(src), str(tmp_path / "out.edf"))
     assert r.returncode == 0, r.stderr
     _assert_round_trip(ref, read(tmp_path / "out.edf"), exact=False)
-    r = _main(capsys, "convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
+    r = run_main(capsys, "convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
     assert r.returncode == 0, r.stderr
     back = read(tmp_path / "back.hea")
     assert np.nanmax(np.abs(back.signal - ref.signal)) <= max(ref.resolution_mv or (0,))
-    r = _main(capsys, "convert", str(tmp_path / "back.hea"), str(tmp_path / "back"))
+    r = run_main(capsys, "convert", str(tmp_path / "back.hea"), str(tmp_path / "back"))
     assert r.returncode == 2 and "overwrite" in r.stderr
-    r = _main(capsys, "convert", str(src), str(tmp_path / "out.xyz"))
+    r = run_main(capsys, "convert", str(src), str(tmp_path / "out.xyz"))
     assert r.returncode == 2 and "--to" in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
 
@@ -106,7 +92,7 @@ def test_convert_cli_truncated_input_is_one_line_error(tmp_path: Path) -> None:
     data = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
     bad = tmp_path / "cut.dcm"
     bad.write_bytes(data[: len(data) // 2])
-    r = _cli("convert", str(bad), str(tmp_path / "x.edf"))
+    r = run_cli("convert", str(bad), str(tmp_path / "x.edf"))
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     assert "cut.dcm" in r.stderr
