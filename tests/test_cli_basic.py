@@ -7,8 +7,6 @@ from cli_helpers import run_cli
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
 
 
-
-
 def test_info_json_on_bundled_example() -> None:
     r = run_cli("info", str(EXAMPLE), "--json")
     assert r.returncode == 0, r.stderr
