@@ -174,13 +174,6 @@ def reader_for(fmt: str) -> Callable[[Path], ECG]:
     return module.read_csv if fmt == "csv" else module.read  # type: ignore[no-any-return]
 
 
-# --------------------------------------------------------------------------------------------
-# WFDB: the header names other files, so it is vetted before wfdb opens any of them.
-
-
-# --------------------------------------------------------------------------------------------
-
-
 def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
     """Read any supported ECG file into an :class:`~ecglens.record.ECG`.
 
