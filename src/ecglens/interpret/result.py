@@ -108,7 +108,7 @@ class Finding(_Model):
     probability: float = Field(ge=0.0, le=1.0)  # calibrated
     threshold: float  # the threshold the probability was compared with (F1-optimal on fold 9)
     threshold_high_specificity: float | None = None
-    confident: bool  # probability also above the high-specificity threshold
+    confident: bool  # also above the high-specificity threshold and >= 0.5, no caution
     snomed: str | None = None
     consistency: list[str] = []  # messages of the ConsistencyFlags about this finding
     explanation: Explanation | None = None
