@@ -206,3 +206,25 @@ def test_a_noisy_but_usable_lead_gives_no_confident_finding(predictor) -> None:
     r = interpret(noisy, predictor=predictor, explain=0)
     assert not r.abstention.abstained and r.abstention.caution
     assert not any(f.confident for f in r.findings)
+
+
+def test_interactive_bundle_scores_like_its_predictor(ptbxl_dir: Path) -> None:
+    """The CLI's default bundle: findings carry the predictor's own calibrated probabilities,
+    reach their threshold, and are confident only when also more likely than not."""
+    from ecglens.data.ptbxl import read_database
+    from ecglens.interpret.pipeline import DEFAULT_BUNDLE, MIN_CONFIDENT_P
+
+    fast = load_predictor(DEFAULT_BUNDLE)
+    db = read_database(ptbxl_dir, folds=[9]).head(8)
+    n_findings = 0
+    for name in db["filename_lr"]:
+        ecg = read(ptbxl_dir / f"{name}.hea")
+        r = interpret(ecg, predictor=fast, explain=0)
+        probs = fast.predict(ecg).tasks["all"].probabilities
+        for f in r.findings:
+            n_findings += 1
+            assert f.probability == pytest.approx(probs[f.code], abs=1e-3)
+            assert f.probability >= f.threshold
+            if f.confident:
+                assert f.probability >= max(MIN_CONFIDENT_P, f.threshold_high_specificity or 0)
+    assert n_findings > 0
