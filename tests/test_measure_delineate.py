@@ -53,3 +53,12 @@ def test_paced_qrs_starts_after_the_spike(ludb_dir, rec: int) -> None:  # type: 
     assert fid.qrs_on >= spike + int(PACE_HALF_S * FS) + round(PACED_QRS_DELAY_S * FS)
     # and the paced complex is measured whole: wide, as pacing makes it
     assert a.measurements.qrs_ms is not None and a.measurements.qrs_ms >= 120
+
+
+def test_dominant_beat_is_the_most_common_morphology(ludb_dir) -> None:  # type: ignore[no-untyped-def]
+    # LUDB 95: atrial fibrillation with 5 ventricular-paced beats then 6 conducted ones (the last
+    # cut by the end of the record); the median beat must be built from the conducted majority
+    a = analyze(read(ludb_dir / "data" / "95.hea"))
+    assert a.beat_types[:5] == ["V"] * 5
+    assert sum(t != "V" for t in a.beat_types) >= 5
+    assert a.measurements.qrs_ms is not None and a.measurements.qrs_ms < 120

@@ -18,6 +18,7 @@ __all__ = ["BeatSet", "beat_windows", "classify_beats", "median_beats", "median_
 
 _QRS_HALF_S = 0.06  # QRS window for morphology comparison, each side of the fiducial
 _MAX_SHIFT_S = 0.02  # largest re-alignment of one beat
+_SAME_MORPHOLOGY = 0.7  # QRS correlation of beats counted as one morphology class
 
 
 @dataclass(frozen=True)
@@ -78,20 +79,48 @@ def rr_irregularity(rr: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(rr))) / max(np.median(rr), 1e-9))
 
 
+def _pair_correlation(w: np.ndarray) -> np.ndarray:
+    """QRS correlation between all beats; a beat cut by the record's edge (NaN samples) is
+    compared on the samples it has, so the first and last beats still count."""
+    full = ~np.isnan(w).any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # flat beats have no correlation
+        c = np.corrcoef(np.nan_to_num(w)) if w.shape[0] > 1 else np.ones((1, 1))
+        for i in np.flatnonzero(~full):  # at most the first and the last beat
+            ok = ~np.isnan(w[i])
+            if ok.sum() >= w.shape[1] // 2:
+                c[i] = c[:, i] = _corr_rows(np.nan_to_num(w[:, ok]), w[i, ok])
+            else:
+                c[i] = c[:, i] = 0.0
+    c = np.nan_to_num(c)
+    np.fill_diagonal(c, 1.0)
+    return c
+
+
+def _dominant_medoid(w: np.ndarray) -> int:
+    """Index of the beat at the centre of the most populated QRS morphology.
+
+    Carts measure the dominant beat type: the morphology with the most beats. Each beat's
+    class size is the number of beats correlating with it above _SAME_MORPHOLOGY (a looser
+    bound than the ectopy test, so that fusion and slightly varying conducted beats count with
+    their class); ties go to the beat with the highest median correlation, the medoid.
+    """
+    c = _pair_correlation(w)
+    size = (c >= _SAME_MORPHOLOGY).sum(axis=1)
+    return int(np.lexsort((np.median(c, axis=1), size))[-1])
+
+
 def classify_beats(x: np.ndarray, rpeaks: np.ndarray, fs: float) -> BeatSet:
     """Align beats on the dominant QRS and type them by prematurity and QRS morphology."""
     n_beats = rpeaks.size
     if n_beats == 0:
         return BeatSet(rpeaks, [], np.zeros(0), np.zeros(0, dtype=bool))
     half = max(int(_QRS_HALF_S * fs), 2)
-    w = np.nan_to_num(_windows(x, rpeaks, half, half)).reshape(n_beats, -1)
-    # dominant template: the medoid of (at most 300) beats by QRS correlation, then the median
-    # of the beats that resemble it; robust even when ectopic beats are numerous
+    raw = _windows(x, rpeaks, half, half).reshape(n_beats, -1)
+    w = np.nan_to_num(raw)
+    # dominant template: the most common QRS morphology, then the median of the beats that
+    # resemble it; robust even when ectopic (or paced) beats are numerous
     sub = np.linspace(0, n_beats - 1, min(n_beats, 300)).astype(int)
-    with np.errstate(invalid="ignore", divide="ignore"):  # flat beats have no correlation
-        c = np.corrcoef(w[sub]) if sub.size > 1 else np.ones((1, 1))
-    c = np.nan_to_num(c)
-    medoid = sub[int(np.argmax(np.median(c, axis=1)))]
+    medoid = sub[_dominant_medoid(raw[sub])]
     corr = _corr_rows(w, w[medoid])
     like = corr > 0.9 if (corr > 0.9).sum() >= 1 else np.ones(n_beats, dtype=bool)
     template = np.median(w[like], axis=0).reshape(x.shape[1], 2 * half)
