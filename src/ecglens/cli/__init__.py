@@ -11,7 +11,10 @@ from ecglens import __version__
 from ecglens.exceptions import EcglensError
 
 #: subcommand modules under ecglens.cli, in the order ``--help`` lists them
-COMMANDS = ["info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate"]
+COMMANDS = [
+    "info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate",
+    "serve", "users", "keys", "import", "db",
+]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

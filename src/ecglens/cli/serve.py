@@ -1,0 +1,67 @@
+"""``ecglens serve``: run the clinic service (API, viewer, worker) — see docs/serve.md.
+
+The options shared with ``users``, ``keys``, ``import`` and ``db`` (where the data and the
+database are) live here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ecglens.serve.settings import Settings
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="data folder (originals, reports, SQLite file); env ECGLENS_DATA_DIR, "
+                        "default ./ecglens-data")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="database URL, e.g. postgresql+psycopg://user:pw@host/ecglens; env "
+                        "ECGLENS_DB_URL, default SQLite in the data folder")
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    base = Settings()
+    changes: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if args.data_dir is not None:
+        changes["data_dir"] = args.data_dir
+    if args.db is not None:
+        changes["db_url"] = args.db
+    return Settings(**{**base.__dict__, **changes})
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the API, the web viewer and the processing queue",
+                       description=__doc__.split("\n\n")[0])
+    add_store_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-upload-mb", type=float, default=None,
+                   help="refuse larger uploads (env ECGLENS_MAX_UPLOAD_MB, default 50)")
+    p.add_argument("--deidentify", action="store_true", default=None,
+                   help="de-identify every upload before it is stored (env ECGLENS_DEIDENTIFY=1)")
+    p.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                   help="allow browser calls from this origin (repeatable; default none)")
+    p.add_argument("--model", default=None, help="model bundle (default ptbxl-fast)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker threads interpreting uploads (0: API only)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ecglens.serve.app import create_app
+
+    settings = settings_from(
+        args, max_upload_mb=args.max_upload_mb, deidentify=args.deidentify,
+        cors_origins=tuple(args.cors_origin) if args.cors_origin else None, model=args.model,
+        workers=args.workers)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # uvicorn's access log prints query strings; ours carry no patient data, but keep it terse
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                server_header=False, proxy_headers=False)
+    return 0

@@ -1,0 +1,85 @@
+"""``ecglens users add NAME --role ROLE`` / ``ecglens users list``: accounts of the service."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from ecglens.cli.common import print_json
+from ecglens.cli.serve import add_store_options, settings_from
+from ecglens.exceptions import EcglensError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("users", help="create and list users of the service")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create a user (the first admin, say)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["technician", "clinician", "admin"])
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of stdin (for scripts)")
+    add.add_argument("--no-password", action="store_true",
+                     help="no password: the user authenticates with API keys only")
+    add_store_options(add)
+    add.set_defaults(func=_add)
+    ls = actions.add_parser("list", help="list users")
+    ls.add_argument("--json", action="store_true")
+    add_store_options(ls)
+    ls.set_defaults(func=_list)
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.no_password:
+        return None
+    if args.password_stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            raise EcglensError("no terminal to ask for the password: use --password-stdin")
+        pw = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != pw:
+            raise EcglensError("the two passwords differ")
+    if not pw:
+        raise EcglensError("empty password")
+    return pw
+
+
+def _add(args: argparse.Namespace) -> int:
+    from ecglens.serve import audit
+    from ecglens.serve.accounts import create_user
+    from ecglens.serve.service import Service
+
+    password = _password(args)
+    svc = Service.open(settings_from(args))
+    try:
+        with svc.session() as s:
+            user = create_user(s, args.username, args.role, password)
+            audit.record(s, f"cli:{getpass.getuser()}", "user.create",
+                         detail=f"{user.username} ({user.role})")
+    finally:
+        svc.close()
+    print(f"user {args.username} ({args.role}) created", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ecglens.serve.service import Service
+    from ecglens.serve.tables import User
+
+    svc = Service.open(settings_from(args))
+    try:
+        with svc.session() as s:
+            rows = [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+                    for u in s.scalars(select(User).order_by(User.id))]
+    finally:
+        svc.close()
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['id']:>4}  {r['username']:<24} {r['role']:<11}"
+                  f"{'' if r['active'] else ' (inactive)'}")
+    return 0

@@ -1,0 +1,91 @@
+"""``create_app(settings)``: the API under ``/api/v1``, the viewer at ``/``, the worker threads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from ecglens import __version__
+from ecglens.exceptions import EcglensError
+from ecglens.serve import routes_admin, routes_ecgs
+from ecglens.serve.service import Service
+from ecglens.serve.settings import Settings
+from ecglens.serve.worker import Worker, requeue_interrupted
+
+log = logging.getLogger("ecglens.serve")
+STATIC = Path(__file__).with_name("static")
+
+_CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# Swagger UI comes from a CDN; only the docs page may load it
+_DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+             "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'")
+
+
+def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+    """The application; the database is opened (and migrated) when it starts."""
+    settings = settings or Settings()
+    n_workers = settings.workers if workers is None else workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = Service.open(settings)
+        requeued = requeue_interrupted(svc)
+        if requeued:
+            log.info("%d interrupted job(s) queued again", requeued)
+        app.state.service = svc
+        pool = [Worker(svc, f"worker-{i}") for i in range(n_workers)]
+        for w in pool:
+            w.start()
+        try:
+            yield
+        finally:
+            for w in pool:
+                w.stop()
+            svc.close()
+
+    app = FastAPI(title="ecglens", version=__version__, lifespan=lifespan,
+                  description="Explainable interpretation of the 12-lead ECG, as a service.",
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
+    app.include_router(routes_admin.router, prefix="/api/v1")
+    app.include_router(routes_ecgs.router, prefix="/api/v1")
+
+    @app.exception_handler(EcglensError)
+    async def _ecglens_error(_: Request, exc: EcglensError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.middleware("http")
+    async def _headers(request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        docs = request.url.path.startswith("/api/docs")
+        response.headers.setdefault("Content-Security-Policy", _DOCS_CSP if docs else _CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_credentials=True, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "X-CSRF-Token",
+                                          "Content-Type"])
+
+    if (STATIC / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(STATIC / "index.html")
+
+    return app

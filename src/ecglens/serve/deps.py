@@ -1,0 +1,65 @@
+"""FastAPI dependencies: the service, who is calling, and whether they may."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from ecglens.serve import accounts
+from ecglens.serve.security import Principal, same
+from ecglens.serve.service import Service
+
+SESSION_COOKIE = "ecglens_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _unauthorized(why: str) -> HTTPException:
+    return HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def principal(request: Request, svc: Service = Depends(service)) -> Principal:
+    """The caller, by API key or session cookie; 401 when neither is valid."""
+    key = _presented_key(request)
+    if key is not None:
+        with svc.session() as s:
+            who = accounts.principal_for_key(s, key)
+        if who is None:
+            raise _unauthorized("the API key is not valid (unknown or revoked)")
+        return who
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with svc.session() as s:
+            who = accounts.principal_for_session(s, token)
+        if who is None:
+            raise _unauthorized("the session has ended: log in again")
+        # a cookie is sent by the browser whatever page asks; the token proves it is ours
+        if request.method not in _SAFE_METHODS and not same(
+                request.headers.get(CSRF_HEADER), who.csrf_token):
+            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
+        return who
+    raise _unauthorized("authentication required: an API key or a login session")
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    def check(who: Principal = Depends(principal)) -> Principal:
+        if not who.can(permission):
+            raise HTTPException(403, f"the {who.role} role may not do this ({permission})")
+        return who
+    return check

@@ -1,0 +1,13 @@
+"""Alembic environment: the engine comes from ``ecglens.serve.db`` through the config."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from ecglens.serve.tables import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,167 @@
+"""``/api/v1``: health, version, login sessions, users, API keys and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy import select, text
+
+from ecglens import __version__
+from ecglens.interpret.result import SCHEMA_VERSION
+from ecglens.serve import accounts, audit
+from ecglens.serve.deps import SESSION_COOKIE, client, principal, require, service
+from ecglens.serve.schemas import (
+    AuditOut,
+    KeyIn,
+    KeyOut,
+    LoginIn,
+    Me,
+    NewKey,
+    UserIn,
+    UserOut,
+)
+from ecglens.serve.security import Principal
+from ecglens.serve.service import Service
+from ecglens.serve.tables import ApiKey, AuditEvent, User, utcnow
+
+router = APIRouter()
+SvcDep = Annotated[Service, Depends(service)]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+@router.get("/health", tags=["service"])
+def health(svc: SvcDep) -> dict[str, str]:
+    """Liveness and database reachability; needs no authentication and says nothing more."""
+    try:
+        with svc.session() as s:
+            s.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001
+        raise HTTPException(503, "the database is not reachable") from None
+    return {"status": "ok"}
+
+
+@router.get("/version", tags=["service"])
+def version(svc: SvcDep, who: Annotated[Principal, Depends(principal)]) -> dict[str, str]:
+    return {"ecglens": __version__, "schema_version": SCHEMA_VERSION,
+            "model": svc.settings.model, "database": svc.engine.dialect.name}
+
+
+@router.post("/auth/login", response_model=Me, tags=["auth"])
+def login(body: LoginIn, request: Request, response: Response, svc: SvcDep) -> Me:
+    """Start a browser session: an HttpOnly cookie plus a CSRF token to echo."""
+    with svc.session() as s:
+        got = accounts.login(s, body.username, body.password, svc.settings.session_hours)
+        audit.record(s, body.username if got is None else got[1],
+                     "auth.login" if got else "auth.login_failed", client=client(request))
+    if got is None:
+        raise HTTPException(401, "wrong user name or password")
+    token, who = got
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=svc.settings.secure_cookies, path="/",
+                        max_age=int(svc.settings.session_hours * 3600))
+    return Me(username=who.username, role=who.role, csrf_token=who.csrf_token)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(request: Request, response: Response, svc: SvcDep,
+           who: Annotated[Principal, Depends(principal)]) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    with svc.session() as s:
+        if token:
+            accounts.logout(s, token)
+        audit.record(s, who, "auth.logout", client=client(request))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=Me, tags=["auth"])
+def me(who: Annotated[Principal, Depends(principal)]) -> Me:
+    return Me(username=who.username, role=who.role, csrf_token=who.csrf_token)
+
+
+def _user_out(u: User) -> UserOut:
+    return UserOut(id=u.id, username=u.username, role=u.role, active=u.active,
+                   created_at=u.created_at)
+
+
+@router.get("/users", response_model=list[UserOut], tags=["admin"])
+def users(request: Request, svc: SvcDep, who: Admin) -> list[UserOut]:
+    with svc.session() as s:
+        audit.record(s, who, "user.list", client=client(request))
+        return [_user_out(u) for u in s.scalars(select(User).order_by(User.id))]
+
+
+@router.post("/users", status_code=201, response_model=UserOut, tags=["admin"])
+def add_user(body: UserIn, request: Request, svc: SvcDep, who: Admin) -> UserOut:
+    try:
+        with svc.session() as s:
+            user = accounts.create_user(s, body.username, body.role, body.password)
+            audit.record(s, who, "user.create", detail=f"{user.username} ({user.role})",
+                         client=client(request))
+            return _user_out(user)
+    except accounts.AccountError as exc:
+        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
+
+
+def _key_out(k: ApiKey, username: str) -> KeyOut:
+    return KeyOut(id=k.id, username=username, name=k.name, prefix=k.prefix,
+                  created_at=k.created_at, revoked_at=k.revoked_at)
+
+
+@router.get("/keys", response_model=list[KeyOut], tags=["admin"])
+def keys(request: Request, svc: SvcDep, who: Admin) -> list[KeyOut]:
+    with svc.session() as s:
+        audit.record(s, who, "key.list", client=client(request))
+        rows = s.execute(select(ApiKey, User.username).join(User, ApiKey.user_id == User.id)
+                         .order_by(ApiKey.id)).all()
+        return [_key_out(k, name) for k, name in rows]
+
+
+@router.post("/keys", status_code=201, response_model=NewKey, tags=["admin"])
+def add_key(body: KeyIn, request: Request, svc: SvcDep, who: Admin) -> NewKey:
+    """A new API key; the response is the only place the key is ever shown."""
+    try:
+        with svc.session() as s:
+            key, clear = accounts.create_key(s, body.username, body.name)
+            audit.record(s, who, "key.create", detail=f"key {key.id} ({key.prefix}…) for "
+                         f"{body.username}", client=client(request))
+            return NewKey(**_key_out(key, body.username).model_dump(), key=clear)
+    except accounts.AccountError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.delete("/keys/{key_id}", status_code=204, tags=["admin"])
+def revoke_key(key_id: int, request: Request, svc: SvcDep, who: Admin) -> Response:
+    with svc.session() as s:
+        key = s.get(ApiKey, key_id)
+        if key is None:
+            raise HTTPException(404, f"no API key {key_id}")
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+        audit.record(s, who, "key.revoke", detail=f"key {key_id}", client=client(request))
+    return Response(status_code=204)
+
+
+@router.get("/audit", response_model=list[AuditOut], tags=["admin"])
+def audit_log(request: Request, svc: SvcDep, who: Admin, ecg_id: int | None = None,
+              actor: str | None = None, action: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+              before_id: int | None = None) -> list[AuditOut]:
+    """Newest first; page with ``before_id``."""
+    q = select(AuditEvent)
+    if ecg_id is not None:
+        q = q.where(AuditEvent.ecg_id == ecg_id)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if before_id is not None:
+        q = q.where(AuditEvent.id < before_id)
+    with svc.session() as s:
+        rows = s.scalars(q.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        out = [AuditOut(id=r.id, at=r.at, actor=r.actor, role=r.role, action=r.action,
+                        ecg_id=r.ecg_id, detail=r.detail, client=r.client) for r in rows]
+        audit.record(s, who, "audit.read", client=client(request))
+    return out

@@ -1,0 +1,170 @@
+"""The processing queue: jobs live in the database, so they survive a restart.
+
+A worker thread claims the oldest queued job, interprets the ECG and stores the result. A file
+that cannot be read or interpreted ends ``failed`` with the reason; an unexpected error is
+retried twice before it does. At start, jobs left ``running`` by a killed process are queued
+again (one service per database; see docs/serve.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ecglens.exceptions import ECGFormatError, EcglensError
+from ecglens.serve.service import Service
+from ecglens.serve.tables import Ecg, Job, utcnow
+
+log = logging.getLogger("ecglens.serve")
+
+MAX_ATTEMPTS = 3
+POLL_S = 1.0
+#: statements that do not make an ECG abnormal on the worklist
+_NORMAL_CODES = {"NORM", "SR"}
+
+
+def requeue_interrupted(service: Service) -> int:
+    """Jobs a killed process left ``running`` go back to the queue; returns how many."""
+    with service.session() as s:
+        res = s.execute(update(Job).where(Job.state == "running")
+                        .values(state="queued", worker=None))
+        s.execute(update(Ecg).where(Ecg.status == "processing").values(status="queued"))
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def original_path(service: Service, ecg: Ecg) -> Path:
+    return service.store.original_dir(ecg.sha256) / ecg.filename
+
+
+def _summary_fields(result: Any) -> dict[str, Any]:
+    findings = result.findings
+    top = [{"code": f.code, "label": f.label, "probability": round(f.probability, 4),
+            "confident": f.confident} for f in findings[:4]]
+    quality_problem = (result.quality.verdict != "acceptable" or result.abstention.abstained
+                       or bool(result.lead_reversal.suspected) or bool(result.abstention.caution))
+    return {
+        "quality": result.quality.verdict,
+        "quality_problem": quality_problem,
+        "abstained": result.abstention.abstained,
+        "abnormal": any(f.code not in _NORMAL_CODES for f in findings),
+        "heart_rate_bpm": result.measurements.heart_rate_bpm,
+        "top_findings": json.dumps(top),
+    }
+
+
+class Worker:
+    """One thread taking jobs until stopped."""
+
+    def __init__(self, service: Service, name: str = "worker-0") -> None:
+        self.service = service
+        self.id = f"{socket.gethostname()[:24]}:{os.getpid()}:{name}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"ecglens-{name}", daemon=True)
+        self._predictor: Any = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.service.wake.set()
+        self._thread.join(timeout)
+
+    def _predictor_once(self) -> Any:
+        if self._predictor is None:
+            from ecglens.models import load_predictor
+            self._predictor = load_predictor(self.service.settings.model)
+        return self._predictor
+
+    def _claim(self) -> tuple[int, int] | None:
+        with self.service.session() as s:
+            q = select(Job).where(Job.state == "queued").order_by(Job.id).limit(1)
+            if s.bind is not None and s.bind.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            job = s.scalar(q)
+            if job is None:
+                return None
+            job.state, job.started_at, job.worker = "running", utcnow(), self.id
+            job.attempts += 1
+            s.execute(update(Ecg).where(Ecg.id == job.ecg_id).values(status="processing"))
+            return job.id, job.ecg_id
+
+    def run_once(self) -> bool:
+        """Process one job if there is one; returns whether there was."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        job_id, ecg_id = claimed
+        try:
+            fields = self._interpret(ecg_id)
+        except ECGFormatError as exc:  # the problem only: the stored path is not for users
+            self._finish(job_id, ecg_id, failed=f"cannot read the file: {exc.problem}", final=True)
+        except EcglensError as exc:
+            self._finish(job_id, ecg_id, failed=str(exc), final=True)
+        except Exception as exc:  # noqa: BLE001 - recorded with the job, never lost
+            log.exception("job %d (ecg %d) failed", job_id, ecg_id)
+            self._finish(job_id, ecg_id, failed=f"internal error: {type(exc).__name__}",
+                         final=False)
+        else:
+            self._finish(job_id, ecg_id, fields=fields)
+        return True
+
+    def _interpret(self, ecg_id: int) -> dict[str, Any]:
+        from ecglens.interpret.pipeline import interpret
+        from ecglens.io import read
+
+        with self.service.session() as s:
+            ecg_row = s.get(Ecg, ecg_id)
+            assert ecg_row is not None  # the job's foreign key guarantees it
+            path = original_path(self.service, ecg_row)
+        ecg = read(path)
+        result = interpret(ecg, predictor=self._predictor_once(), source=path, explain=None)
+        fields = _summary_fields(result)
+        fields["result_json"] = result.model_dump_json()
+        return fields
+
+    def _finish(self, job_id: int, ecg_id: int, *, fields: dict[str, Any] | None = None,
+                failed: str | None = None, final: bool = True) -> None:
+        with self.service.session() as s:
+            job = s.get(Job, job_id)
+            ecg = s.get(Ecg, ecg_id)
+            assert job is not None and ecg is not None
+            if failed is None:
+                job.state, job.error = "done", None
+                for k, v in (fields or {}).items():
+                    setattr(ecg, k, v)
+                ecg.status, ecg.error = "done", None
+            elif final or job.attempts >= MAX_ATTEMPTS:
+                job.state, job.error = "failed", failed
+                ecg.status, ecg.error = "failed", failed
+            else:
+                job.state, job.error = "queued", failed
+                ecg.status = "queued"
+            job.finished_at = utcnow()
+            ecg.processed_at = job.finished_at
+        log.info("ecg %d: %s", ecg_id, "done" if failed is None else "job error recorded")
+
+    def drain(self) -> int:
+        """Process until the queue is empty (for ``import --process`` and tests)."""
+        n = 0
+        while self.run_once():
+            n += 1
+        return n
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - database unreachable: wait and try again
+                log.exception("worker loop error")
+                busy = False
+            if not busy:
+                self.service.wake.wait(POLL_S)
+                self.service.wake.clear()
