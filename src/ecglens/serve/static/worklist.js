@@ -1,0 +1,178 @@
+// The worklist: filters, upload, and a table that refreshes itself while ECGs are in the queue.
+import { api } from "./api.js";
+import { announce, clear, h, uid } from "./dom.js";
+import {
+  formatDateTime, listItems, percent, qualityBadge, roleCanRead, statusBadge,
+} from "./format.js";
+
+const REFRESH_MS = 2000;
+const filters = { unread: false, abnormal: false, quality_problem: false, since: "", until: "" };
+
+function checkbox(name, label, onChange) {
+  const id = uid(name);
+  const input = h("input", { id, type: "checkbox", checked: filters[name],
+    onchange: () => { filters[name] = input.checked; onChange(); } });
+  return h("div", { class: "check" }, input, h("label", { for: id, text: label }));
+}
+
+function dateInput(name, label, onChange) {
+  const id = uid(name);
+  const input = h("input", { id, type: "date", value: filters[name],
+    onchange: () => { filters[name] = input.value; onChange(); } });
+  return h("div", { class: "field-inline" }, h("label", { for: id, text: label }), input);
+}
+
+function findingsCell(item) {
+  const top = item.top_findings || [];
+  if (item.abstained) return h("span", { class: "badge abstained", text: "No interpretation" });
+  if (!top.length) return h("span", { class: "muted", text: "—" });
+  return h("ul", { class: "top-findings" }, top.slice(0, 3).map((f) =>
+    h("li", { class: f.confident ? "confident" : "possible",
+      title: f.confident ? "confident" : "possible" },
+    h("span", { class: "finding-label", text: f.label || f.code }),
+    h("span", { class: "prob", text: percent(f.probability) }))));
+}
+
+function row(item, canRead) {
+  const name = item.filename || `ECG ${item.id}`;
+  const open = canRead && item.status === "done"
+    ? h("a", { href: `#/ecg/${item.id}`, class: "row-link", text: name })
+    : h("span", { text: name });
+  const cells = [
+    h("td", { class: "num", text: item.id }),
+    h("td", { class: "nowrap", text: formatDateTime(item.uploaded_at) }),
+    h("td", { class: "file" }, open,
+      item.status === "failed" && item.error
+        ? h("div", { class: "row-error", text: item.error }) : null),
+    h("td", {}, statusBadge(item.status)),
+    h("td", {}, qualityBadge(item.quality)),
+  ];
+  if (canRead) {
+    cells.push(
+      h("td", { class: "num", text: item.heart_rate_bpm == null ? "—"
+        : Math.round(item.heart_rate_bpm) }),
+      h("td", {}, findingsCell(item)),
+      h("td", {}, item.signed ? h("span", { class: "badge signed", text: "Signed" })
+        : item.read ? h("span", { class: "badge read", text: "Read" })
+          : h("span", { class: "badge unread", text: "Unread" })),
+    );
+  }
+  const tr = h("tr", { "data-id": item.id, "data-status": item.status,
+    class: [item.abnormal ? "abnormal" : "", item.read ? "" : "is-unread"].join(" ").trim() },
+  cells);
+  if (canRead && item.status === "done") {
+    // the whole row opens the ECG; the link inside keeps keyboard and middle-click behaviour
+    tr.classList.add("clickable");
+    tr.addEventListener("click", (event) => {
+      if (event.target.closest("a")) return;
+      location.hash = `#/ecg/${item.id}`;
+    });
+  }
+  return tr;
+}
+
+function uploadPanel(onUploaded) {
+  const id = uid("file");
+  const input = h("input", { id, type: "file", name: "file", multiple: true, class: "file-input" });
+  const button = h("button", { type: "submit", class: "btn btn-primary", text: "Upload" });
+  const result = h("p", { class: "upload-result", role: "status" });
+  const form = h("form", { class: "upload", "aria-label": "Upload ECG files" },
+    h("label", { for: id, class: "upload-label" }, "ECG files",
+      h("span", { class: "muted", text: " (XML, SCP, DICOM, WFDB, EDF…)" })),
+    h("div", { class: "upload-row" }, input, button), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const files = [...input.files];
+    if (!files.length) {
+      result.textContent = "Choose one or more files first.";
+      return;
+    }
+    button.disabled = true;
+    const lines = [];
+    for (const file of files) {
+      result.textContent = `Uploading ${file.name}…`;
+      try {
+        const item = await api.upload(file);
+        const what = item && item.duplicate ? "already uploaded" : "received, queued";
+        lines.push(`${file.name}: ${what}` +
+          (item && item.id ? ` (ECG ${item.id})` : ""));
+      } catch (e) {
+        lines.push(`${file.name}: not accepted — ${e.message}`);
+      }
+    }
+    result.textContent = lines.join(" · ");
+    announce(lines.join(". "));
+    input.value = "";
+    button.disabled = false;
+    onUploaded();
+  });
+  return form;
+}
+
+export async function renderWorklist(root, user) {
+  const canRead = roleCanRead(user.role);
+  let timer = null;
+  let alive = true;
+  const tbody = h("tbody");
+  const count = h("p", { class: "muted count", role: "status" });
+  const headers = ["ID", "Uploaded", "File", "Status", "Quality"];
+  if (canRead) headers.push("HR", "Top findings", "Read");
+  const table = h("table", { class: "worklist", "aria-describedby": "worklist-title" },
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
+    tbody);
+
+  async function load() {
+    if (!alive) return;
+    clearTimeout(timer);
+    const query = { limit: 200 };
+    if (filters.unread) query.unread = true;
+    if (filters.abnormal) query.abnormal = true;
+    if (filters.quality_problem) query.quality_problem = true;
+    // the dates are the user's local days; the API compares instants (until is exclusive)
+    if (filters.since) query.since = new Date(`${filters.since}T00:00`).toISOString();
+    if (filters.until) {
+      const end = new Date(`${filters.until}T00:00`);
+      end.setDate(end.getDate() + 1);
+      query.until = end.toISOString();
+    }
+    let items;
+    try {
+      items = listItems(await api.listEcgs(query));
+    } catch (e) {
+      if (e.status !== 401) count.textContent = `Could not load the worklist: ${e.message}`;
+      return;
+    }
+    if (!alive) return;
+    clear(tbody);
+    if (!items.length) {
+      tbody.append(h("tr", {}, h("td", { colspan: headers.length, class: "empty",
+        text: "No ECGs match these filters." })));
+    }
+    for (const item of items) tbody.append(row(item, canRead));
+    const pending = items.filter((i) => i.status === "queued" || i.status === "processing").length;
+    count.textContent = `${items.length} ECG${items.length === 1 ? "" : "s"}` +
+      (pending ? ` · ${pending} in the queue, refreshing…` : "");
+    if (pending) timer = setTimeout(load, REFRESH_MS);
+  }
+
+  const filterBar = canRead ? h("div", { class: "filters", role: "group", "aria-label": "Filters" },
+    checkbox("unread", "Unread", load),
+    checkbox("abnormal", "Abnormal", load),
+    checkbox("quality_problem", "Quality problem", load),
+    dateInput("since", "From", load),
+    dateInput("until", "To", load)) : null;
+
+  clear(root).append(
+    h("div", { class: "page-head" },
+      h("h1", { id: "worklist-title", text: "Worklist" }), count),
+    h("section", { class: "panel toolbar-panel" }, uploadPanel(load), filterBar),
+    h("section", { class: "panel table-panel" }, table));
+  await load();
+  const onVisible = () => { if (!document.hidden) load(); };
+  document.addEventListener("visibilitychange", onVisible);
+  return () => {
+    alive = false;
+    clearTimeout(timer);
+    document.removeEventListener("visibilitychange", onVisible);
+  };
+}
