@@ -62,3 +62,18 @@ def test_dominant_beat_is_the_most_common_morphology(ludb_dir) -> None:  # type:
     assert a.beat_types[:5] == ["V"] * 5
     assert sum(t != "V" for t in a.beat_types) >= 5
     assert a.measurements.qrs_ms is not None and a.measurements.qrs_ms < 120
+
+
+def test_atrial_pacing_spike_is_not_a_p_wave(ludb_dir) -> None:  # type: ignore[no-untyped-def]
+    # LUDB 45: atrial and ventricular pacing; the atrial spike was once measured as the P wave
+    a = analyze(read(ludb_dir / "data" / "45.hea"))
+    assert a.paced and len(a.pacing_spikes) == 2
+    assert a.pacing_spikes[0] < a.median_r_index - 0.08 * a.fs
+    assert a.measurements.p_duration_ms is None and a.measurements.pr_ms is None
+    assert "atrial pacing" in a.measurements.not_measured["pr_ms"]
+    assert a.measurements.qrs_ms is not None and a.measurements.qrs_ms >= 120
+
+
+@pytest.mark.parametrize("rec", [1, 2, 3, 52, 101, 130])
+def test_unpaced_records_have_no_spikes(ludb_dir, rec: int) -> None:  # type: ignore[no-untyped-def]
+    assert not analyze(read(ludb_dir / "data" / f"{rec}.hea")).paced

@@ -54,6 +54,13 @@ class Analysis:
     fs: float = WORK_FS
     #: per-beat fiducials in record samples, filled by ``analyze(ecg, per_beat=True)``
     beat_fiducials: list[dict[str, int | None]] = field(default_factory=list)
+    #: pacemaker spikes found in the median beats (indices in the median frame at ``ecg.fs``);
+    #: non-empty means the record is paced: spikes are bridged, never taken for P or QRS onset
+    pacing_spikes: tuple[int, ...] = ()
+
+    @property
+    def paced(self) -> bool:
+        return bool(self.pacing_spikes)
 
 
 def _empty(ecg_fs: float, n_leads: int, leads: tuple[str, ...], quality: Quality,
@@ -190,6 +197,7 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
         leads=leads,
         fs=ecg.fs,
         beat_fiducials=per,
+        pacing_spikes=tuple(round(k * scale) for k in fid.pacing_spikes),
     )
 
 
