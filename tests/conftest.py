@@ -60,3 +60,38 @@ def ludb_dir(data_dir: Path) -> Path:
     if not (dest / "ludb" / "data" / "1.hea").exists():
         subprocess.run(["tar", "-xJf", str(data_dir / "ludb.tar.xz"), "-C", str(dest)], check=True)
     return dest / "ludb"
+
+
+# --- the clinic service: every service test runs on SQLite and on PostgreSQL -----------------
+
+def _pg_admin_url() -> str | None:
+    """``ECGLENS_TEST_PG_URL``: a PostgreSQL server the tests may create databases on
+    (.ci/run starts one). Without it the PostgreSQL half is skipped, unless
+    ``ECGLENS_REQUIRE_PG=1`` says it must run."""
+    url = os.environ.get("ECGLENS_TEST_PG_URL")
+    if not url:
+        if os.environ.get("ECGLENS_REQUIRE_PG") == "1":
+            pytest.fail("ECGLENS_REQUIRE_PG=1 but ECGLENS_TEST_PG_URL is not set", pytrace=False)
+        pytest.skip("no PostgreSQL server: set ECGLENS_TEST_PG_URL (.ci/run starts one)")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ecglens.db'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin_url = _pg_admin_url()
+    name = f"ecglens_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -232,7 +232,7 @@ def _rendered(svc: Service, ecg_id: int, path: Path, kind: str) -> Path:
     ecg = _read(path)
     from ecglens.report.pages import write_pdf, write_png
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{id(interp)}")
+    tmp = out.with_name(f".tmp-{os.getpid()}-{id(interp)}.{kind}")
     try:
         (write_pdf if kind == "pdf" else write_png)(ecg, interp, tmp)
         os.replace(tmp, out)
