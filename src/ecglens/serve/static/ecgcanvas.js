@@ -25,26 +25,30 @@ const COLORS = {
  */
 export function highPass(x, fs, fc) {
   const n = x.length;
-  const y = new Float32Array(n);
-  if (!n) return y;
+  if (!n) return new Float32Array(0);
+  // odd reflection at both ends (1 s) so the filter does not ring where the record starts
+  const pad = Math.min(n - 1, Math.round(fs));
+  const m = n + 2 * pad;
+  const y = new Float32Array(m);
+  for (let i = 0; i < pad; i += 1) {
+    y[i] = 2 * x[0] - x[pad - i];
+    y[m - 1 - i] = 2 * x[n - 1] - x[n - 1 - pad + i];
+  }
+  y.set(x, pad);
   const rc = 1 / (2 * Math.PI * fc);
   const a = rc / (rc + 1 / fs);
-  let prevX = x[0];
-  let prevY = 0;
-  for (let i = 0; i < n; i += 1) {
-    prevY = a * (prevY + x[i] - prevX);
-    prevX = x[i];
-    y[i] = prevY;
+  for (const backward of [false, true]) {
+    let prevX = y[backward ? m - 1 : 0];
+    let prevY = 0;
+    for (let k = 0; k < m; k += 1) {
+      const i = backward ? m - 1 - k : k;
+      const v = y[i];
+      prevY = a * (prevY + v - prevX);
+      prevX = v;
+      y[i] = prevY;
+    }
   }
-  prevX = y[n - 1];
-  prevY = 0;
-  for (let i = n - 1; i >= 0; i -= 1) {
-    const v = y[i];
-    prevY = a * (prevY + v - prevX);
-    prevX = v;
-    y[i] = prevY;
-  }
-  return y;
+  return y.slice(pad, pad + n);
 }
 
 function fillGaps(raw) {
@@ -133,7 +137,7 @@ export class EcgCanvas {
     const spec = LAYOUTS[layout] || LAYOUTS["3x4"];
     const windowS = Math.min(WINDOW_S, this.duration - start);
     const calMm = CAL_S * speed;
-    const left = Math.ceil((calMm + 6) / 5) * 5;
+    const left = Math.ceil((calMm + 4) / 5) * 5;
     const rowMm = Math.max(10, Math.round((spec.mvPerRow * gain) / 5) * 5);
     const nCols = spec.columns.length;
     const colS = windowS / nCols;

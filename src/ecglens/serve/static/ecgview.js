@@ -66,10 +66,20 @@ function alerts(result) {
   if (ab.abstained) add("danger", "No interpretation: read this ECG yourself", ab.reasons);
   const q = result.quality || {};
   if (q.verdict && q.verdict !== "acceptable") {
-    const perLead = (q.leads || []).filter((l) => l.verdict !== "acceptable")
-      .map((l) => `${l.lead}: ${l.verdict}${l.problems && l.problems.length ? ` (${l.problems.join(", ")})` : ""}`);
+    // one line per problem with the leads that have it, not one line per lead
+    const byProblem = new Map();
+    for (const l of q.leads || []) {
+      if (l.verdict === "acceptable") continue;
+      const key = `${l.verdict}: ${(l.problems || []).join(", ") || "no detail"}`;
+      if (!byProblem.has(key)) byProblem.set(key, []);
+      byProblem.get(key).push(l.lead);
+    }
+    const perLead = [...byProblem].map(([problem, leads]) =>
+      `${problem} — ${leads.length === (q.leads || []).length ? "all leads" : leads.join(", ")}`);
+    // the reasons often restate the per-lead list; keep those that add something
+    const reasons = (q.reasons || []).filter((r) => !/^leads with (limited|unacceptable) quality/.test(r));
     add(q.verdict === "unacceptable" ? "danger" : "warning",
-      `Signal quality ${q.verdict}`, [...(q.reasons || []), ...perLead]);
+      `Signal quality ${q.verdict}`, [...reasons, ...perLead]);
   }
   const lr = result.lead_reversal || {};
   if (lr.suspected) {
@@ -115,9 +125,18 @@ function ecgPanel(signal, result) {
     canvas.setAttribute("aria-label", `12-lead ECG, ${LAYOUTS[o.layout].label}, ${o.speed} mm/s, ` +
       `${o.gain} mm/mV. Measurements and findings are listed as text below.`);
   }
+  // a record without most of the standard leads reads better one lead per row
+  const standard = Object.values(LAYOUTS)[0].columns.flat();
+  if (signal.leads.filter((l) => standard.includes(l)).length < 6) o.layout = "12x1";
+  const layoutSelect = select("Layout", Object.entries(LAYOUTS).map(([k, v]) => [k, v.label]),
+    o.layout, (v) => { o.layout = v; redraw(); });
+  const setLayout = (v) => {
+    o.layout = v;
+    layoutSelect.querySelector("select").value = v;
+    redraw();
+  };
   const controls = [
-    select("Layout", Object.entries(LAYOUTS).map(([k, v]) => [k, v.label]), o.layout,
-      (v) => { o.layout = v; redraw(); }),
+    layoutSelect,
     select("Speed", [[25, "25 mm/s"], [50, "50 mm/s"]], o.speed,
       (v) => { o.speed = Number(v); redraw(); }),
     select("Gain", [[5, "5 mm/mV"], [10, "10 mm/mV"], [20, "20 mm/mV"]], o.gain,
@@ -150,10 +169,39 @@ function ecgPanel(signal, result) {
     cancelAnimationFrame(frame);
     frame = requestAnimationFrame(redraw);
   });
-  return { panel, view, redraw, start: () => observer.observe(scroller), stop: () => observer.disconnect() };
+  return { panel, view, redraw, setLayout, layout: () => o.layout,
+    start: () => observer.observe(scroller), stop: () => observer.disconnect() };
 }
 
-function explanationDetails(f) {
+/** The time span (s) holding the positive evidence, or null when there is none. */
+function evidenceSpan(map) {
+  let first = Infinity;
+  let last = -Infinity;
+  map.values.forEach((row) => row.forEach((v, k) => {
+    if (v > 0.05) {
+      first = Math.min(first, k);
+      last = Math.max(last, k + 1);
+    }
+  }));
+  if (!Number.isFinite(first)) return null;
+  return [map.start_s + first / map.fs, map.start_s + last / map.fs];
+}
+
+function evidenceNote(f, ecg) {
+  const raw = f.explanation && f.explanation.raw;
+  const span = raw && evidenceSpan(raw);
+  if (!span) return null;
+  const total = raw.values[0].length / raw.fs;
+  const text = `Evidence lies in ${span[0].toFixed(1)}–${span[1].toFixed(1)} s of the record.`;
+  if (span[1] - span[0] > 0.8 * total) return null;
+  const button = h("button", { type: "button", class: "btn btn-small btn-quiet",
+    text: "Show all leads over that time (12×1)" });
+  button.addEventListener("click", () => { ecg.setLayout("12x1"); button.remove(); });
+  return h("p", { class: "evidence-note small" }, text, " ",
+    ecg.layout() === "12x1" ? null : button);
+}
+
+function explanationDetails(f, ecg) {
   const e = f.explanation;
   if (!e) return null;
   const top = (e.leads || []).slice(0, 6);
@@ -161,6 +209,7 @@ function explanationDetails(f) {
   const segments = Object.entries(e.segments || {}).sort((a, b) => b[1] - a[1]);
   return h("div", { class: "explanation" },
     h("p", { class: "summary" }, h("span", { class: "muted", text: "Network evidence: " }), e.summary),
+    evidenceNote(f, ecg),
     h("div", { class: "shares" },
       h("div", {}, h("h4", { text: "Leads" }),
         h("ul", { class: "bars" }, top.map((l) => h("li", {},
@@ -199,7 +248,7 @@ function findingsPanel(result, ecg) {
     panel.append(h("h3", { class: `group-title group-${name.toLowerCase()}`, text: name }));
     const ul = h("ul", { class: "findings" });
     for (const f of list) {
-      const details = h("div", { class: "finding-details", hidden: true }, explanationDetails(f));
+      const details = h("div", { class: "finding-details", hidden: true });
       const toggle = f.explanation && f.explanation.raw
         ? h("button", { type: "button", class: "btn btn-small explain-toggle", "aria-pressed": "false",
           "aria-label": `Show evidence for ${f.label}`, "data-code": f.code, text: "Show evidence" })
@@ -230,6 +279,8 @@ function findingsPanel(result, ecg) {
           if (on) {
             toggle.setAttribute("aria-pressed", "true");
             toggle.textContent = "Hide evidence";
+            // built on opening: the note depends on the layout in use
+            clear(details).append(explanationDetails(f, ecg));
             details.hidden = false;
             li.classList.add("explaining");
           }
@@ -250,7 +301,7 @@ function contextPanel(result) {
   const p = result.patient || {};
   const rows = [
     ["Age / sex", [p.age_years != null ? `${Math.round(p.age_years)} y` : "age unknown", p.sex || "sex unknown"].join(" · ")],
-    ["Recording", `${r.duration_s != null ? r.duration_s.toFixed(1) : "?"} s · ${r.sampling_rate_hz} Hz · ${(r.leads || []).length} leads`],
+    ["Recording", `${r.duration_s != null ? r.duration_s.toFixed(1) : "?"} s · ${r.sampling_rate_hz} Hz · ${(r.leads || []).length} lead${(r.leads || []).length === 1 ? "" : "s"}`],
     ["Device", r.device || "—"],
   ];
   if (result.ecg_age) {

@@ -10,17 +10,25 @@ function decisionRow(f) {
   const name = uid(`decision-${f.code}`);
   const editId = uid("edit");
   const edit = h("input", { id: editId, type: "text", class: "edit-label", value: f.label,
-    disabled: true, "aria-label": `Edited statement for ${f.label}` });
+    disabled: true, hidden: true, "aria-label": `Edited statement for ${f.label}` });
   const radios = DECISIONS.map(([value, text]) => {
     const id = uid("r");
     const input = h("input", { type: "radio", id, name, value,
-      onchange: () => { edit.disabled = value !== "edit"; if (!edit.disabled) edit.focus(); } });
+      onchange: () => {
+        edit.disabled = value !== "edit";
+        edit.hidden = edit.disabled;
+        if (!edit.disabled) edit.focus();
+      } });
     return h("span", { class: `seg seg-${value}` }, input, h("label", { for: id, text }));
   });
   const fieldset = h("fieldset", { class: "decision", "data-code": f.code },
-    h("legend", {}, h("span", { text: f.label }),
-      h("span", { class: `muted small ${f.confident ? "" : "possible-tag"}`, text: f.confident ? " confident" : " possible" })),
-    h("div", { class: "segmented" }, radios), edit);
+    h("legend", { class: "sr-only", text: f.label }),
+    h("div", { class: "decision-row" },
+      h("span", { class: "decision-label", "aria-hidden": "true" }, f.label,
+        h("span", { class: `muted small ${f.confident ? "" : "possible-tag"}`,
+          text: f.confident ? " confident" : " possible" })),
+      h("div", { class: "segmented" }, radios)),
+    edit);
   return {
     fieldset,
     value() {
@@ -29,7 +37,11 @@ function decisionRow(f) {
       return { code: f.code, decision: chosen.value,
         label: chosen.value === "edit" ? edit.value.trim() || null : null };
     },
-    accept() { fieldset.querySelector("input[value=accept]").checked = true; edit.disabled = true; },
+    accept() {
+      fieldset.querySelector("input[value=accept]").checked = true;
+      edit.disabled = true;
+      edit.hidden = true;
+    },
   };
 }
 
@@ -84,7 +96,9 @@ export async function renderOverreads(panel, ecg, result, user) {
     panel.append(h("p", { class: "muted", text: "Only clinicians overread." }), historyBox);
     return;
   }
-  const rows = (result.findings || []).map(decisionRow);
+  // the same order as the findings panel: confident first
+  const ordered = [...(result.findings || [])].sort((a, b) => Number(b.confident) - Number(a.confident));
+  const rows = ordered.map(decisionRow);
   const addedBox = h("div", { class: "added" });
   const added = [];
   const addButton = h("button", { type: "button", class: "btn btn-quiet btn-small", text: "+ Add statement",
@@ -105,7 +119,7 @@ export async function renderOverreads(panel, ecg, result, user) {
     rows.length ? h("div", { class: "decisions-head" },
       h("span", { class: "muted small", text: "Decide on each finding" }),
       h("button", { type: "button", class: "btn btn-quiet btn-small", text: "Accept all confident",
-        onclick: () => rows.forEach((r, i) => { if (result.findings[i].confident) r.accept(); }) })) : null,
+        onclick: () => rows.forEach((r, i) => { if (ordered[i].confident) r.accept(); }) })) : null,
     rows.map((r) => r.fieldset),
     h("div", { class: "added-head" }, h("span", { class: "small-title", text: "Added statements" }), addButton),
     addedBox,
@@ -137,7 +151,11 @@ export async function renderOverreads(panel, ecg, result, user) {
       message.textContent = body.sign ? "Signed." : "Saved.";
       announce(body.sign ? "Overread signed" : "Overread saved");
       form.reset();
-      rows.forEach((r) => { r.fieldset.querySelector(".edit-label").disabled = true; });
+      rows.forEach((r) => {
+        const edit = r.fieldset.querySelector(".edit-label");
+        edit.disabled = true;
+        edit.hidden = true;
+      });
       clear(addedBox);
       added.length = 0;
     } catch (e) {
