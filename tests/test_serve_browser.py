@@ -175,6 +175,17 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
             page.get_by_label("Layout").select_option("12x1")
             page.get_by_label("Speed").select_option("25")
 
+            # calipers: a drag of 100 CSS px reads back as 100 px / (px per mm) / 25 mm/s
+            box = page.locator(".ecg-caliper").bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + 200, box["y"] + 60)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 300, box["y"] + 60, steps=4)
+            page.mouse.up()
+            mm = float(page.get_attribute(canvas, "data-px-per-mm") or "nan")
+            shown = page.locator(".caliper-text").inner_text()
+            assert f"{round(100 / mm / 25 * 1000)} ms" in shown, (shown, mm)
+
             # overread: accept the first finding, add a statement, comment, sign
             first = page.locator("fieldset.decision").first
             first.get_by_text("Accept", exact=True).click()

@@ -225,6 +225,7 @@ export class EcgCanvas {
       c.width = Math.round(widthPx * dpr);
       c.height = Math.round(heightPx * dpr);
     }
+    c.dataset.pxPerMm = mm.toFixed(5); // the scale, for calipers and tests
     c.style.width = `${widthPx}px`;
     c.style.height = `${heightPx}px`;
     const ctx = c.getContext("2d");

@@ -5,6 +5,7 @@ import { append, clear, h, uid } from "./dom.js";
 import { EcgCanvas, LAYOUTS } from "./ecgcanvas.js";
 import { formatDateTime, percent, qualityBadge, statusBadge } from "./format.js";
 import { renderOverreads } from "./overread.js";
+import { attachCaliper } from "./caliper.js";
 
 // [field, label, unit, low, high]: the limits only flag a value for attention
 const MEASUREMENTS = [
@@ -110,8 +111,11 @@ function select(label, options, value, onChange) {
 
 function ecgPanel(signal, result) {
   const canvas = h("canvas", { class: "ecg-canvas", role: "img" });
+  const stack = h("div", { class: "ecg-stack" }, canvas);
   const scroller = h("div", { class: "ecg-scroll", tabindex: "0",
-    "aria-label": "ECG tracing; scroll with the arrow keys when zoomed" }, canvas);
+    "aria-label": "ECG tracing; scroll with the arrow keys when zoomed" }, stack);
+  const caliperText = h("span", { class: "caliper-text" });
+  let caliper = null;
   const readout = h("span", { class: "readout muted", "aria-hidden": "true" });
   const caption = h("span", { class: "caption" });
   const view = new EcgCanvas(canvas, signal);
@@ -119,6 +123,7 @@ function ecgPanel(signal, result) {
   function redraw() {
     view.setFitWidth(scroller.clientWidth - 2);
     const geom = view.draw();
+    if (caliper) caliper.reset();
     const filter = o.filter ? `display high-pass ${o.filter} Hz (zero-phase)` : "no display filter";
     caption.textContent = `${o.speed} mm/s · ${o.gain} mm/mV · ${LAYOUTS[o.layout].label} · ` +
       `${geom.windowS.toFixed(1)} s shown · ${filter}`;
@@ -154,16 +159,17 @@ function ecgPanel(signal, result) {
       oninput: () => { o.start = Number(range.value); out.textContent = `${o.start.toFixed(1)} s`; view.setOptions({}); redraw(); } });
     controls.push(h("div", { class: "control" }, h("label", { for: id, text: "Start" }), range, out));
   }
-  canvas.addEventListener("mousemove", (event) => {
+  caliper = attachCaliper(stack, view, (text) => { caliperText.textContent = text; });
+  caliper.layer.addEventListener("mousemove", (event) => {
     const rect = canvas.getBoundingClientRect();
     const hit = view.locate(event.clientX - rect.left, event.clientY - rect.top);
     readout.textContent = hit ? `${hit.lead} · ${hit.t.toFixed(2)} s · ${hit.mv.toFixed(2)} mV` : "";
   });
-  canvas.addEventListener("mouseleave", () => { readout.textContent = ""; });
+  caliper.layer.addEventListener("mouseleave", () => { readout.textContent = ""; });
   const panel = h("section", { class: "panel ecg-panel", "aria-label": "ECG tracing" },
     h("div", { class: "ecg-toolbar", role: "group", "aria-label": "Display settings" }, controls),
     scroller,
-    h("div", { class: "ecg-foot" }, caption, readout));
+    h("div", { class: "ecg-foot" }, caption, caliperText, readout));
   let frame = 0;
   const observer = new ResizeObserver(() => {
     cancelAnimationFrame(frame);
@@ -334,7 +340,7 @@ export async function renderEcg(root, id, user) {
     h("div", {}, h("a", { href: "#/", class: "back", text: "← Worklist" }), title,
       h("p", { class: "muted meta" }, `Uploaded ${formatDateTime(ecg.uploaded_at)}`,
         ecg.uploaded_by ? ` by ${ecg.uploaded_by}` : "", ecg.format ? ` · ${ecg.format}` : "", " ",
-        statusBadge(ecg.status), ecg.signed ? h("span", { class: "badge signed", text: "Signed" }) : null)),
+        statusBadge(ecg.status), h("span", { class: "badge signed", text: "Signed", hidden: !ecg.signed }))),
     ecg.status === "done" ? downloads(ecg.id) : null);
   if (ecg.status !== "done" || !ecg.result) {
     clear(root).append(head, h("section", { class: "panel" },
@@ -358,6 +364,9 @@ export async function renderEcg(root, id, user) {
             measurementTable(result.measurements || {})),
           overreadPanel)),
       h("aside", { class: "ecg-side" }, findingsPanel(result, trace), contextPanel(result)))]);
+  overreadPanel.addEventListener("ecglens:signed", () => {
+    head.querySelector(".badge.signed").hidden = false;
+  });
   trace.start();
   await renderOverreads(overreadPanel, ecg, result, user);
   return () => trace.stop();

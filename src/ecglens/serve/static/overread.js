@@ -111,10 +111,17 @@ export async function renderOverreads(panel, ecg, result, user) {
   const commentId = uid("comment");
   const comment = h("textarea", { id: commentId, rows: 3, placeholder: "Comment for the record" });
   const signId = uid("sign");
-  const sign = h("input", { id: signId, type: "checkbox", checked: true });
+  // defaultChecked: form.reset() after saving brings back "sign", not an unchecked box
+  const sign = h("input", { id: signId, type: "checkbox", defaultChecked: true });
   const message = h("p", { class: "form-message", role: "status" });
-  const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Sign overread" });
-  sign.addEventListener("change", () => { submit.textContent = sign.checked ? "Sign overread" : "Save without signing"; });
+  const submit = h("button", { type: "submit", class: "btn btn-primary" });
+  const label = () => {
+    const amend = overreads.some((o) => o.signed ?? o.sign);
+    submit.textContent = sign.checked ? (amend ? "Sign amendment" : "Sign overread")
+      : "Save without signing";
+  };
+  label();
+  sign.addEventListener("change", label);
   const form = h("form", { class: "overread-form", "aria-labelledby": "overread-title" },
     rows.length ? h("div", { class: "decisions-head" },
       h("span", { class: "muted small", text: "Decide on each finding" }),
@@ -150,6 +157,7 @@ export async function renderOverreads(panel, ecg, result, user) {
       clear(historyBox).append(history(overreads));
       message.textContent = body.sign ? "Signed." : "Saved.";
       announce(body.sign ? "Overread signed" : "Overread saved");
+      if (body.sign) panel.dispatchEvent(new CustomEvent("ecglens:signed", { bubbles: true }));
       form.reset();
       rows.forEach((r) => {
         const edit = r.fieldset.querySelector(".edit-label");
@@ -162,7 +170,7 @@ export async function renderOverreads(panel, ecg, result, user) {
       message.textContent = `Not saved: ${e.message}`;
     } finally {
       submit.disabled = false;
-      submit.textContent = sign.checked ? "Sign overread" : "Save without signing";
+      label();
     }
   });
   panel.append(form, h("h3", { class: "small-title", text: "History" }), historyBox);

@@ -45,10 +45,11 @@ function row(item, canRead) {
       item.status === "failed" && item.error
         ? h("div", { class: "row-error", text: item.error }) : null),
     h("td", {}, statusBadge(item.status)),
-    h("td", {}, qualityBadge(item.quality)),
   ];
+  // technicians get no result fields from the API, so no quality, rate or findings columns
   if (canRead) {
     cells.push(
+      h("td", {}, qualityBadge(item.quality)),
       h("td", { class: "num", text: item.heart_rate_bpm == null ? "—"
         : Math.round(item.heart_rate_bpm) }),
       h("td", {}, findingsCell(item)),
@@ -78,11 +79,9 @@ function uploadPanel(onUploaded) {
   const result = h("p", { class: "upload-result", role: "status" });
   const form = h("form", { class: "upload", "aria-label": "Upload ECG files" },
     h("label", { for: id, class: "upload-label" }, "ECG files",
-      h("span", { class: "muted", text: " (XML, SCP, DICOM, WFDB, EDF…)" })),
+      h("span", { class: "muted", text: " — choose or drop files (XML, SCP, DICOM, WFDB, EDF…)" })),
     h("div", { class: "upload-row" }, input, button), result);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const files = [...input.files];
+  async function send(files) {
     if (!files.length) {
       result.textContent = "Choose one or more files first.";
       return;
@@ -105,6 +104,21 @@ function uploadPanel(onUploaded) {
     input.value = "";
     button.disabled = false;
     onUploaded();
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send([...input.files]);
+  });
+  // files dropped anywhere on the upload panel are sent at once
+  form.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    form.classList.add("dragging");
+  });
+  form.addEventListener("dragleave", () => form.classList.remove("dragging"));
+  form.addEventListener("drop", (event) => {
+    event.preventDefault();
+    form.classList.remove("dragging");
+    send([...event.dataTransfer.files]);
   });
   return form;
 }
@@ -115,8 +129,8 @@ export async function renderWorklist(root, user) {
   let alive = true;
   const tbody = h("tbody");
   const count = h("p", { class: "muted count", role: "status" });
-  const headers = ["ID", "Uploaded", "File", "Status", "Quality"];
-  if (canRead) headers.push("HR", "Top findings", "Read");
+  const headers = ["ID", "Uploaded", "File", "Status"];
+  if (canRead) headers.push("Quality", "HR", "Top findings", "Read");
   const table = h("table", { class: "worklist", "aria-describedby": "worklist-title" },
     h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
     tbody);
