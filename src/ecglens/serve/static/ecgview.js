@@ -54,7 +54,7 @@ function measurementTable(m) {
     h("caption", { class: "sr-only", text: "Measurements" }),
     h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Measurement" }),
       h("th", { scope: "col", class: "num", text: "Value" }),
-      h("th", { scope: "col", text: "Usual range" }))),
+      h("th", { scope: "col", text: "Adult range" }))),
     h("tbody", {}, rows));
 }
 
@@ -240,7 +240,8 @@ function findingsPanel(result, ecg) {
   const findings = result.findings || [];
   const groups = [
     ["Confident", findings.filter((f) => f.confident)],
-    ["Possible", findings.filter((f) => !f.confident)],
+    // possible findings by probability: the order a reader scans them in
+    ["Possible", findings.filter((f) => !f.confident).sort((a, b) => b.probability - a.probability)],
   ];
   let active = null;
   const panel = h("section", { class: "panel findings-panel", "aria-labelledby": "findings-title" },

@@ -97,7 +97,9 @@ export async function renderOverreads(panel, ecg, result, user) {
     return;
   }
   // the same order as the findings panel: confident first
-  const ordered = [...(result.findings || [])].sort((a, b) => Number(b.confident) - Number(a.confident));
+  const findings = result.findings || [];
+  const ordered = [...findings.filter((f) => f.confident),
+    ...findings.filter((f) => !f.confident).sort((a, b) => b.probability - a.probability)];
   const rows = ordered.map(decisionRow);
   const addedBox = h("div", { class: "added" });
   const added = [];

@@ -26,7 +26,10 @@ function findingsCell(item) {
   const top = item.top_findings || [];
   if (item.abstained) return h("span", { class: "badge abstained", text: "No interpretation" });
   if (!top.length) return h("span", { class: "muted", text: "—" });
-  return h("ul", { class: "top-findings" }, top.slice(0, 3).map((f) =>
+  // confident first, then by probability: a 3% "possible" must not head the line
+  const sorted = [...top].sort((a, b) =>
+    Number(b.confident) - Number(a.confident) || b.probability - a.probability);
+  return h("ul", { class: "top-findings" }, sorted.slice(0, 3).map((f) =>
     h("li", { class: f.confident ? "confident" : "possible",
       title: f.confident ? "confident" : "possible" },
     h("span", { class: "finding-label", text: f.label || f.code }),
@@ -39,9 +42,11 @@ function row(item, canRead) {
     ? h("a", { href: `#/ecg/${item.id}`, class: "row-link", text: name })
     : h("span", { text: name });
   const cells = [
-    h("td", { class: "num", text: item.id }),
+    h("td", { class: "num" }, String(item.id),
+      item.abnormal ? h("span", { class: "sr-only", text: " abnormal" }) : null),
     h("td", { class: "nowrap", text: formatDateTime(item.uploaded_at) }),
     h("td", { class: "file" }, open,
+      item.format ? h("div", { class: "muted small", text: item.format }) : null,
       item.status === "failed" && item.error
         ? h("div", { class: "row-error", text: item.error }) : null),
     h("td", {}, statusBadge(item.status)),
@@ -59,6 +64,7 @@ function row(item, canRead) {
     );
   }
   const tr = h("tr", { "data-id": item.id, "data-status": item.status,
+    title: item.abnormal ? "Abnormal ECG" : null,
     class: [item.abnormal ? "abnormal" : "", item.read ? "" : "is-unread"].join(" ").trim() },
   cells);
   if (canRead && item.status === "done") {
