@@ -215,6 +215,7 @@ export class EcgCanvas {
   }
 
   draw() {
+    performance.mark("ecglens:draw-start");
     const geom = this.geometry();
     const mm = this.pxPerMm(geom);
     const dpr = window.devicePixelRatio || 1;
@@ -237,6 +238,8 @@ export class EcgCanvas {
     this.drawTraces(ctx, geom, mm);
     this.drawLabels(ctx, geom, mm);
     this.geom = { ...geom, mm };
+    // a user-timing entry, so the drawing cost can be read from the browser's performance tools
+    performance.measure("ecglens:draw", "ecglens:draw-start");
     return this.geom;
   }
 

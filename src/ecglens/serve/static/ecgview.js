@@ -207,6 +207,17 @@ function evidenceNote(f, ecg) {
     ecg.layout() === "12x1" ? null : button);
 }
 
+/** Stands in for the tracing when the signal cannot be shown; the rest of the page still works. */
+function signalError(message) {
+  const noop = () => {};
+  return {
+    panel: h("section", { class: "panel ecg-panel" },
+      h("p", { class: "alert alert-warning", text: `The tracing cannot be shown: ${message}` })),
+    view: { setOverlay: noop }, redraw: noop, setLayout: noop, layout: () => "12x1",
+    start: noop, stop: noop,
+  };
+}
+
 function explanationDetails(f, ecg) {
   const e = f.explanation;
   if (!e) return null;
@@ -344,14 +355,23 @@ export async function renderEcg(root, id, user) {
         statusBadge(ecg.status), h("span", { class: "badge signed", text: "Signed", hidden: !ecg.signed }))),
     ecg.status === "done" ? downloads(ecg.id) : null);
   if (ecg.status !== "done" || !ecg.result) {
+    const pending = ecg.status === "queued" || ecg.status === "processing";
     clear(root).append(head, h("section", { class: "panel" },
-      h("p", { text: ecg.status === "failed" ? `Processing failed: ${ecg.error || "unknown reason"}`
-        : "This ECG is still being processed." })));
-    return () => {};
+      h("p", { text: pending ? "This ECG is still being processed; the page updates when it is done."
+        : `Processing failed: ${ecg.error || "unknown reason"}` })));
+    // look again shortly: the router re-renders this page (and cancels the timer on leaving)
+    const timer = pending ? setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 2000) : 0;
+    return () => clearTimeout(timer);
   }
   const result = ecg.result;
-  const signal = await api.signal(id);
-  const trace = ecgPanel(signal, result);
+  let signal;
+  try {
+    signal = await api.signal(id);
+  } catch (e) {
+    if (e.status === 401) throw e;
+    signal = { fs: 1, leads: [], data: [], error: e.message };
+  }
+  const trace = signal.error ? signalError(signal.error) : ecgPanel(signal, result);
   const overreadPanel = h("section", { class: "panel overread-panel", "aria-labelledby": "overread-title" });
   const alertList = alerts(result);
   append(clear(root), [
@@ -369,6 +389,8 @@ export async function renderEcg(root, id, user) {
     head.querySelector(".badge.signed").hidden = false;
   });
   trace.start();
+  title.setAttribute("tabindex", "-1");
+  title.focus({ preventScroll: true }); // screen readers start at the new page's title
   await renderOverreads(overreadPanel, ecg, result, user);
   return () => trace.stop();
 }

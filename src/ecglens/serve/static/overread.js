@@ -60,13 +60,15 @@ function addedRow(onRemove) {
     ? { code: code.value.trim() || null, text: text.value.trim() } : null), focus: () => text.focus() };
 }
 
-function history(overreads) {
+function history(overreads, labels) {
   if (!overreads.length) return h("p", { class: "muted", text: "No overread yet." });
   return h("ol", { class: "history" }, overreads.map((o, i) => {
     const signed = o.signed ?? o.sign;
     const who = o.author || o.username || o.user || "unknown";
+    const verbs = { accept: "accepted", reject: "rejected", edit: "edited" };
     const decisions = (o.decisions || []).map((d) =>
-      `${d.code}: ${d.decision}${d.label ? ` → “${d.label}”` : ""}`);
+      `${labels.get(d.code) || d.code}: ${verbs[d.decision] || d.decision}` +
+      (d.label ? ` → “${d.label}”` : ""));
     const added = (o.added || []).map((a) => `+ ${a.code ? `${a.code}: ` : ""}${a.text}`);
     return h("li", { class: "overread" },
       h("div", { class: "overread-head" },
@@ -90,7 +92,8 @@ export async function renderOverreads(panel, ecg, result, user) {
     }
   }
   if (!Array.isArray(overreads)) overreads = overreads && overreads.items ? overreads.items : [];
-  const historyBox = h("div", { class: "history-box" }, history(overreads));
+  const labels = new Map((result.findings || []).map((f) => [f.code, f.label]));
+  const historyBox = h("div", { class: "history-box" }, history(overreads, labels));
   clear(panel).append(h("h2", { id: "overread-title", text: "Overread" }));
   if (user.role !== "clinician") {
     panel.append(h("p", { class: "muted", text: "Only clinicians overread." }), historyBox);
@@ -156,7 +159,7 @@ export async function renderOverreads(panel, ecg, result, user) {
       await api.addOverread(ecg.id, body);
       const fresh = await api.overreads(ecg.id);
       overreads = Array.isArray(fresh) ? fresh : (fresh && fresh.items) || [];
-      clear(historyBox).append(history(overreads));
+      clear(historyBox).append(history(overreads, labels));
       message.textContent = body.sign ? "Signed." : "Saved.";
       announce(body.sign ? "Overread signed" : "Overread saved");
       if (body.sign) panel.dispatchEvent(new CustomEvent("ecglens:signed", { bubbles: true }));

@@ -6,6 +6,8 @@ import {
 } from "./format.js";
 
 const REFRESH_MS = 2000;
+const PAGE_SIZE = 100;
+let offset = 0;
 const filters = { unread: false, abnormal: false, quality_problem: false, since: "", until: "" };
 
 function checkbox(name, label, onChange) {
@@ -144,7 +146,7 @@ export async function renderWorklist(root, user) {
   async function load() {
     if (!alive) return;
     clearTimeout(timer);
-    const query = { limit: 200 };
+    const query = { limit: PAGE_SIZE, offset };
     if (filters.unread) query.unread = true;
     if (filters.abnormal) query.abnormal = true;
     if (filters.quality_problem) query.quality_problem = true;
@@ -156,8 +158,11 @@ export async function renderWorklist(root, user) {
       query.until = end.toISOString();
     }
     let items;
+    let total;
     try {
-      items = listItems(await api.listEcgs(query));
+      const body = await api.listEcgs(query);
+      items = listItems(body);
+      total = body && Number.isInteger(body.total) ? body.total : items.length;
     } catch (e) {
       if (e.status !== 401) count.textContent = `Could not load the worklist: ${e.message}`;
       return;
@@ -170,23 +175,35 @@ export async function renderWorklist(root, user) {
     }
     for (const item of items) tbody.append(row(item, canRead));
     const pending = items.filter((i) => i.status === "queued" || i.status === "processing").length;
-    count.textContent = `${items.length} ECG${items.length === 1 ? "" : "s"}` +
-      (pending ? ` · ${pending} in the queue, refreshing…` : "");
+    const range = total > items.length && items.length
+      ? `${offset + 1}–${offset + items.length} of ${total} ECGs`
+      : `${total} ECG${total === 1 ? "" : "s"}`;
+    count.textContent = range + (pending ? ` · ${pending} in the queue, refreshing…` : "");
+    prev.disabled = offset === 0;
+    next.disabled = offset + items.length >= total;
+    pager.hidden = prev.disabled && next.disabled;
     if (pending) timer = setTimeout(load, REFRESH_MS);
   }
 
+  const prev = h("button", { type: "button", class: "btn btn-quiet btn-small", text: "← Newer",
+    onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } });
+  const next = h("button", { type: "button", class: "btn btn-quiet btn-small", text: "Older →",
+    onclick: () => { offset += PAGE_SIZE; load(); } });
+  const pager = h("nav", { class: "pager", "aria-label": "Worklist pages", hidden: true }, prev, next);
+  // a changed filter starts again at the newest ECGs
+  const refilter = () => { offset = 0; load(); };
   const filterBar = canRead ? h("div", { class: "filters", role: "group", "aria-label": "Filters" },
-    checkbox("unread", "Unread", load),
-    checkbox("abnormal", "Abnormal", load),
-    checkbox("quality_problem", "Quality problem", load),
-    dateInput("since", "From", load),
-    dateInput("until", "To", load)) : null;
+    checkbox("unread", "Unread", refilter),
+    checkbox("abnormal", "Abnormal", refilter),
+    checkbox("quality_problem", "Quality problem", refilter),
+    dateInput("since", "From", refilter),
+    dateInput("until", "To", refilter)) : null;
 
   clear(root).append(
     h("div", { class: "page-head" },
       h("h1", { id: "worklist-title", text: "Worklist" }), count),
-    h("section", { class: "panel toolbar-panel" }, uploadPanel(load), filterBar),
-    h("section", { class: "panel table-panel" }, table));
+    h("section", { class: "panel toolbar-panel" }, uploadPanel(refilter), filterBar),
+    h("section", { class: "panel table-panel" }, table), pager);
   await load();
   const onVisible = () => { if (!document.hidden) load(); };
   document.addEventListener("visibilitychange", onVisible);
