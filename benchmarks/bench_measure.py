@@ -2,6 +2,7 @@
 
     python benchmarks/bench_measure.py                  # everything (~15 min on 2 busy cores)
     python benchmarks/bench_measure.py --skip-nk-ludb   # without NeuroKit2 delineation of LUDB
+    python benchmarks/bench_measure.py --only ludb --skip-nk-ludb --half odd   # develop on odd
 
 Prints:
 1. LUDB 1–140 global intervals (P duration, PR, QRS, QT) vs the annotation-derived reference
@@ -110,7 +111,7 @@ def stats(diffs: list[float]) -> str:
     return f"{d.mean():+6.1f} / {d.std(ddof=1):5.1f} (n={d.size:3d})"
 
 
-def section_ludb(skip_nk: bool) -> None:
+def section_ludb(skip_nk: bool, half: str | None = None) -> None:
     d = ludb_dir()
     meta = pd.read_csv(d / "ludb.csv").set_index("ID")
     paced = {i for i in meta.index if str(meta.loc[i, "Cardiac pacing"]).strip() not in ("", "nan")}
@@ -118,7 +119,8 @@ def section_ludb(skip_nk: bool) -> None:
     sinus = {i for i in meta.index if "Sinus" in str(meta.loc[i, "Rhythms"])}
     rows = []
     t0 = time.perf_counter()
-    for i in range(1, 141):
+    ids = range(1 if half != "even" else 2, 141, 1 if half is None else 2)
+    for i in ids:
         rec = d / "data" / str(i)
         a = analyze(read(rec.with_suffix(".hea")))
         m = a.measurements.model_dump()
@@ -153,6 +155,10 @@ def section_ludb(skip_nk: bool) -> None:
                 print(f"   {name:<10} {sub:<14} " + "".join(cells))
         print(f"   {'ecgdeli':<10} {'quoted':<14} " + "".join(
             f"{'{:+6.0f} / {:5.0f} (quoted)'.format(*ECGDELI_QUOTED[k]):>27}" for k in KEYS))
+    worst = sorted((r for r in rows if r[1]["qrs_ms"] is not None and r[2]["qrs_ms"] is not None),
+                   key=lambda r: -abs(r[1]["qrs_ms"] - r[2]["qrs_ms"]))[:6]
+    print("   largest QRS differences (record: ms): "
+          + ", ".join(f"{r[0]}: {r[1]['qrs_ms'] - r[2]['qrs_ms']:+.0f}" for r in worst))
     missing = {k: sum(1 for r in rows if r[2][k] is not None and r[1][k] is None) for k in KEYS}
     print(f"\n   ecglens: reference present but value null: {missing}")
     octave = shutil.which("octave")
@@ -285,6 +291,8 @@ def main() -> None:
     ap.add_argument("--ptbxl-limit", type=int, default=0, help="first N fold-9 records (0 = all)")
     ap.add_argument("--speed-runs", type=int, default=50)
     ap.add_argument("--only", choices=["ludb", "mitbih", "ptbxl", "speed"], default=None)
+    ap.add_argument("--half", choices=["odd", "even"], default=None,
+                    help="LUDB: only the odd (development) or even (validation) records")
     a = ap.parse_args()
     print(f"ecglens measurement benchmark; python {sys.version.split()[0]}")
     if a.only in (None, "speed"):
@@ -292,7 +300,7 @@ def main() -> None:
     if a.only in (None, "mitbih"):
         section_mitbih()
     if a.only in (None, "ludb"):
-        section_ludb(a.skip_nk_ludb)
+        section_ludb(a.skip_nk_ludb, a.half)
     if a.only in (None, "ptbxl"):
         section_ptbxl(a.ptbxl_limit)
 

@@ -7,7 +7,13 @@ import pytest
 
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure.delineate import PACE_HALF_S, PACED_QRS_DELAY_S, _p_lead_onset, delineate
+from ecglens.measure.delineate import (
+    PACE_HALF_S,
+    PACED_QRS_DELAY_S,
+    _foot,
+    _p_lead_onset,
+    delineate,
+)
 
 FS = 500.0
 
@@ -77,3 +83,15 @@ def test_atrial_pacing_spike_is_not_a_p_wave(ludb_dir) -> None:  # type: ignore[
 @pytest.mark.parametrize("rec", [1, 2, 3, 52, 101, 130])
 def test_unpaced_records_have_no_spikes(ludb_dir, rec: int) -> None:  # type: ignore[no-untyped-def]
     assert not analyze(read(ludb_dir / "data" / f"{rec}.hea")).paced
+
+
+def test_terminal_hump_is_part_of_the_qrs() -> None:
+    # spatial velocity: the core ends at 40, a dip, then a second hump; the walk's edge (20
+    # samples) ends inside the hump
+    sv = np.full(200, 0.5)
+    sv[:40] = 100.0
+    sv[40:50] = [8, 6, 4, 3, 2, 2, 3, 4, 6, 8]  # dip above the threshold (1.0)
+    sv[50:64] = 20.0  # terminal R' / S: 20 % of the peak
+    assert _foot(sv, 1.0, 39, 1, +1, 20, 199, 10.0) == 63  # the hump's own foot
+    sv[50:64] = 5.0  # a low deflection (5 %): not ventricular, the walk stops at its edge
+    assert _foot(sv, 1.0, 39, 1, +1, 20, 199, 10.0) == 59

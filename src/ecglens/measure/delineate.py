@@ -33,6 +33,7 @@ PACE_HALF_S = 0.006
 ATRIAL_PACE_RATIO = 1.5
 ATRIAL_PACE_LEAD_S = 0.08  # ...and only this far before the R peak (the QRS upstroke is excluded)
 PER_LEAD = False
+HUMP_FRACTION = 0.1  # a second velocity hump above this (of peak) is still QRS (see _foot)
 QRS_LP_HZ = 40.0
 LEAD_MIN_FRACTION = 0.3
 LEAD_ON_FRACTION = 0.05
@@ -98,6 +99,28 @@ def _extent(above: np.ndarray, start: int, gap: int, direction: int, stop: int) 
     steps = np.abs(np.diff(idx))
     brk = np.flatnonzero(steps > gap)
     return int(idx[brk[0]] if brk.size else idx[-1])
+
+
+def _foot(sv: np.ndarray, thr: float, start: int, gap: int, direction: int, edge: int,
+          limit: int, hump: float) -> int:
+    """Boundary of the QRS from the end of its core: where the velocity falls below thr.
+
+    Normally the velocity falls below thr within ``edge`` samples. If it does not, the walk has
+    met a second deflection before reaching the baseline and stopped somewhere inside it. When
+    that deflection rises above ``hump`` (velocities no P or T wave reaches) it is a terminal
+    R' or S wave, or a slurred onset, separated from the core by a dip longer than GAP_S: it
+    belongs to the QRS and its own foot is the boundary.
+    """
+    stop = max(start - edge, limit) if direction < 0 else min(start + edge, limit)
+    end = _extent(sv > thr, start, gap, direction, stop)
+    if end != stop or stop == limit:
+        return end
+    a, b = (stop, start) if direction < 0 else (start, stop)
+    trough = a + int(np.argmin(sv[a:b + 1]))
+    far = max(trough - edge, limit) if direction < 0 else min(trough + edge, limit)
+    nxt = _extent(sv > thr, trough, gap, direction, far)
+    c, d = (nxt, trough) if direction < 0 else (trough, nxt)
+    return nxt if nxt != far and sv[c:d + 1].max() >= hump else end
 
 
 def remove_pacing_spikes(med: np.ndarray, fs: float, r: int) -> tuple[np.ndarray, list[int]]:
@@ -225,9 +248,9 @@ def delineate(
         on, off = _per_lead_edges(slope, on, off, edge, gap, lo, hi, fs)
     else:
         g2 = max(int(EDGE_GAP_S * fs), 1)
-        on = _extent(sv > noise + QRS_ON_FRACTION * (peak - noise), on, g2, -1, max(on - edge, lo))
-        off = _extent(sv > noise + QRS_OFF_FRACTION * (peak - noise), off, g2, +1,
-                      min(off + edge, hi))
+        hump = noise + HUMP_FRACTION * (peak - noise)
+        on = _foot(sv, noise + QRS_ON_FRACTION * (peak - noise), on, g2, -1, edge, lo, hump)
+        off = _foot(sv, noise + QRS_OFF_FRACTION * (peak - noise), off, g2, +1, edge, hi, hump)
     # threshold crossings sit inside the true boundaries, where the complex has already
     # gathered some slope; move them out by the mean lag measured on odd LUDB records
     # (but never back into a bridged pacing spike)
