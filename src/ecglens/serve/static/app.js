@@ -16,6 +16,18 @@ function setSession(user) {
   document.getElementById("session-user").textContent = user ? user.username : "";
   document.getElementById("session-role").textContent = user ? user.role : "";
   document.body.dataset.role = user ? user.role : "";
+  document.getElementById("footer").hidden = !user;
+  if (user) showVersion();
+}
+
+async function showVersion() {
+  try {
+    const v = await api.version();
+    document.getElementById("version").textContent =
+      `ecglens ${v.ecglens} · model ${v.model} · result schema ${v.schema_version}`;
+  } catch {
+    /* the footer is informative only */
+  }
 }
 
 function renderLogin(message = "") {
