@@ -10,9 +10,9 @@ import pytest
 from ecglens.cli import main
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI in a fresh process: what a user sees, tracebacks included."""
-    return subprocess.run([sys.executable, "-m", "ecglens.cli", *args],
+    return subprocess.run([sys.executable, "-m", "ecglens.cli", *args], input=input,
                           check=False, capture_output=True, text=True, timeout=300)
 
 

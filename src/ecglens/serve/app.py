@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from ecglens.serve.settings import Settings
 from ecglens.serve.worker import Worker, requeue_interrupted
 
 log = logging.getLogger("ecglens.serve")
+access = logging.getLogger("ecglens.serve.access")
 STATIC = Path(__file__).with_name("static")
 
 _CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
@@ -65,7 +67,11 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     @app.middleware("http")
     async def _headers(request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        t0 = time.perf_counter()
         response = await call_next(request)
+        # our own access line: the path without its query string, which could carry a file name
+        access.info("%s %s %d %.0f ms", request.method, request.url.path, response.status_code,
+                    (time.perf_counter() - t0) * 1000)
         docs = request.url.path.startswith("/api/docs")
         response.headers.setdefault("Content-Security-Policy", _DOCS_CSP if docs else _CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

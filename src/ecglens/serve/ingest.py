@@ -45,17 +45,26 @@ def main_file(files: list[Path]) -> Path:
     return files[0]
 
 
-def _deidentify(spool: Path, main: Path, fmt: str) -> None:
+def _deidentify(spool: Path, main: Path, fmt: str) -> Path:
+    """Replace the spooled files by their de-identified version; returns the new main file.
+
+    The file is renamed too (``ecg.<ext>``): names given to ECG files often carry the
+    patient's name or ID.
+    """
     if fmt in _NO_PHI_FORMATS:
-        return
-    tmp = spool / ".deid"
+        return main
+    out = spool / ".deid"
     try:
-        deidentify(main, tmp / main.name, DeidOptions(drop_dates=False))
+        deidentify(main, out / f"ecg{main.suffix.lower()}", DeidOptions())
     except ECGFormatError as exc:
         raise UnsupportedUpload(f"de-identification on ingest failed: {exc.problem}") from None
-    for f in tmp.iterdir():
+    for f in spool.iterdir():
+        if f.is_file():
+            f.unlink()
+    for f in out.iterdir():
         f.replace(spool / f.name)
-    tmp.rmdir()
+    out.rmdir()
+    return spool / f"ecg{main.suffix.lower()}"
 
 
 def ingest(service: Service, spool: Path, who: Principal | str, *, client: str | None = None,
@@ -84,7 +93,7 @@ def ingest(service: Service, spool: Path, who: Principal | str, *, client: str |
             raise UnsupportedUpload(f"not a supported ECG file: {exc.problem}") from None
         deid = service.settings.deidentify if deidentify_now is None else deidentify_now
         if deid:
-            _deidentify(spool, main, fmt)
+            main = _deidentify(spool, main, fmt)
         size = sum(p.stat().st_size for p in spool.iterdir() if p.is_file())
         store.commit_original(spool, sha)
     except BaseException:

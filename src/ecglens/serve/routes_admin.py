@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ecglens import __version__
 from ecglens.interpret.result import SCHEMA_VERSION
@@ -47,9 +48,26 @@ def version(svc: SvcDep, who: Annotated[Principal, Depends(principal)]) -> dict[
             "model": svc.settings.model, "database": svc.engine.dialect.name}
 
 
+#: failed logins of one user name within the window before further tries are refused
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
 @router.post("/auth/login", response_model=Me, tags=["auth"])
 def login(body: LoginIn, request: Request, response: Response, svc: SvcDep) -> Me:
-    """Start a browser session: an HttpOnly cookie plus a CSRF token to echo."""
+    """Start a browser session: an HttpOnly cookie plus a CSRF token to echo.
+
+    After 5 failed tries for one user name in 15 minutes, that name is refused (429) until
+    the window has passed; counted from the audit log, so it holds across restarts.
+    """
+    with svc.session() as s:
+        failed = s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.actor == body.username[:64],
+            AuditEvent.at > utcnow() - LOCKOUT)) or 0
+        if failed >= MAX_FAILED_LOGINS:
+            audit.record(s, body.username, "auth.login_locked", client=client(request))
+    if failed >= MAX_FAILED_LOGINS:
+        raise HTTPException(429, "too many failed logins for this user: try again in 15 minutes")
     with svc.session() as s:
         got = accounts.login(s, body.username, body.password, svc.settings.session_hours)
         audit.record(s, body.username if got is None else got[1],
