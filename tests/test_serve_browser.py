@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-                allow_module_level=True)
-
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -197,6 +196,7 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
             history = page.locator("ol.history li.overread").first
             expect(history).to_contain_text("dr.lee")
             expect(history).to_contain_text("Reviewed in the browser test.")
+            expect(history).to_contain_text("accepted")
             expect(history.locator(".badge.signed")).to_be_visible()
             page.screenshot(path=str(shots / "06-overread-signed.png"), full_page=True)
 
@@ -208,6 +208,10 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
             page.get_by_role("link", name="← Worklist").click()
             row = page.locator("table.worklist tbody tr", has_text=ecg_file.name)
             expect(row.locator(".badge.signed")).to_be_visible()
+            page.get_by_label("Unread").check()  # a signed ECG is read: the filter hides it
+            expect(row).to_have_count(0)
+            page.get_by_label("Unread").uncheck()
+            expect(row).to_have_count(1)
 
             # a technician sees the worklist and the upload, not the results
             tech = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
