@@ -26,13 +26,15 @@ const COLORS = {
 export function highPass(x, fs, fc) {
   const n = x.length;
   if (!n) return new Float32Array(0);
-  // odd reflection at both ends (1 s) so the filter does not ring where the record starts
+  // mirror 1 s at both ends so the filter does not swing where the record starts; a plain
+  // mirror, not an odd reflection about the end sample, which would turn a single spiky first
+  // sample (some carts write one) into a step
   const pad = Math.min(n - 1, Math.round(fs));
   const m = n + 2 * pad;
   const y = new Float32Array(m);
   for (let i = 0; i < pad; i += 1) {
-    y[i] = 2 * x[0] - x[pad - i];
-    y[m - 1 - i] = 2 * x[n - 1] - x[n - 1 - pad + i];
+    y[i] = x[pad - i];
+    y[m - 1 - i] = x[n - 1 - pad + i];
   }
   y.set(x, pad);
   const rc = 1 / (2 * Math.PI * fc);
@@ -91,6 +93,7 @@ export class EcgCanvas {
     this.duration = this.nSamples / this.fs;
     this.options = { layout: "3x4", speed: 25, gain: 10, zoom: 1, filter: 0.5, start: 0 };
     this.overlay = null; // {map: AttributionMap, leads: Set of highlighted lead names}
+    this.leadQuality = new Map(); // lead -> "limited" | "unacceptable", marked beside its label
     this.filtered = new Map(); // cut-off -> Float32Array per lead
     this.gridCache = { key: "", canvas: null };
     this.fitWidth = 1000;
@@ -104,6 +107,11 @@ export class EcgCanvas {
 
   setOverlay(map, strongLeads = []) {
     this.overlay = map ? { map, strong: new Set(strongLeads) } : null;
+  }
+
+  setLeadQuality(leads) {
+    this.leadQuality = new Map((leads || []).filter((l) => l.verdict !== "acceptable")
+      .map((l) => [l.lead, l.verdict]));
   }
 
   setFitWidth(width) {
@@ -329,6 +337,18 @@ export class EcgCanvas {
       ctx.fillRect(x - 2, y - 1, w + 4, size + 2);
       ctx.fillStyle = strong ? COLORS.strongLabel : COLORS.label;
       ctx.fillText(text, x, y);
+      const quality = this.leadQuality.get(cell.lead);
+      if (quality) {
+        // the lead's own quality verdict, so a noisy lead is not over-read
+        const tag = quality === "unacceptable" ? "unacceptable" : "limited";
+        ctx.font = `600 ${Math.round(size * 0.75)}px system-ui, -apple-system, "Segoe UI", sans-serif`;
+        const tw = ctx.measureText(tag).width;
+        const tx = x + w + 6;
+        ctx.fillStyle = quality === "unacceptable" ? "#b42318" : "#9a6700";
+        ctx.fillRect(tx - 2, y, tw + 6, size);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(tag, tx + 1, y + size * 0.12);
+      }
     }
   }
 

@@ -119,6 +119,7 @@ function ecgPanel(signal, result) {
   const readout = h("span", { class: "readout muted", "aria-hidden": "true" });
   const caption = h("span", { class: "caption" });
   const view = new EcgCanvas(canvas, signal);
+  view.setLeadQuality((result.quality || {}).leads);
   const o = view.options;
   function redraw() {
     view.setFitWidth(scroller.clientWidth - 2);

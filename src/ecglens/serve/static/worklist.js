@@ -5,7 +5,8 @@ import {
   formatDateTime, listItems, percent, qualityBadge, roleCanRead, statusBadge,
 } from "./format.js";
 
-const REFRESH_MS = 2000;
+const REFRESH_MS = 2000; // while something is in the queue
+const IDLE_REFRESH_MS = 30000; // otherwise, to pick up ECGs sent by carts and other users
 const PAGE_SIZE = 100;
 let offset = 0;
 const filters = { unread: false, abnormal: false, quality_problem: false, since: "", until: "" };
@@ -182,7 +183,7 @@ export async function renderWorklist(root, user) {
     prev.disabled = offset === 0;
     next.disabled = offset + items.length >= total;
     pager.hidden = prev.disabled && next.disabled;
-    if (pending) timer = setTimeout(load, REFRESH_MS);
+    timer = setTimeout(load, pending ? REFRESH_MS : IDLE_REFRESH_MS);
   }
 
   const prev = h("button", { type: "button", class: "btn btn-quiet btn-small", text: "← Newer",
