@@ -70,9 +70,10 @@ export const api = {
   overreads: (id) => request("GET", `/ecgs/${encodeURIComponent(id)}/overreads`),
   addOverread: (id, body) =>
     request("POST", `/ecgs/${encodeURIComponent(id)}/overreads`, { json: body }),
-  upload: (file) => {
+  /** One ECG: a single file, or a WFDB header with its signal (and annotation) files. */
+  upload: (files) => {
     const form = new FormData();
-    form.append("file", file, file.name);
+    for (const file of [].concat(files)) form.append("file", file, file.name);
     return request("POST", "/ecgs", { form });
   },
 };

@@ -147,12 +147,15 @@ export class EcgCanvas {
     const calMm = CAL_S * speed;
     const left = Math.ceil((calMm + 4) / 5) * 5;
     const rowMm = Math.max(10, Math.round((spec.mvPerRow * gain) / 5) * 5);
-    const nCols = spec.columns.length;
+    // a record that is not a 12-lead (a Holter's MLII and V5) keeps its own lead order
+    const nStandard = this.signal.leads.filter((l) => spec.columns.flat().includes(l)).length;
+    const columns = nStandard < 6 && spec.columns.length === 1 ? [this.signal.leads] : spec.columns;
+    const nCols = columns.length;
     const colS = windowS / nCols;
     const available = new Set(this.signal.leads);
     const cells = [];
-    const nRows = Math.max(...spec.columns.map((c) => c.length));
-    spec.columns.forEach((column, c) => {
+    const nRows = Math.max(...columns.map((c) => c.length));
+    columns.forEach((column, c) => {
       column.forEach((lead, r) => {
         cells.push({ lead, present: available.has(lead), row: r,
           t0: start + c * colS, t1: start + (c + 1) * colS,
@@ -166,7 +169,7 @@ export class EcgCanvas {
       rows += 1;
     }
     // leads the layout does not name (an ambulatory record's MLII, V5...) get rows of their own
-    const named = new Set(spec.columns.flat());
+    const named = new Set(columns.flat());
     for (const lead of this.signal.leads) {
       if (named.has(lead)) continue;
       cells.push({ lead, present: true, row: rows, t0: start, t1: start + windowS,

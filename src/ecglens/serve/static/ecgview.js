@@ -153,12 +153,25 @@ function ecgPanel(signal, result) {
       (v) => { o.filter = Number(v); redraw(); }),
   ];
   if (view.duration > 10.05) {
+    // a longer record is read page by page (10 s), or scrubbed with the slider
     const id = uid("start");
     const max = Math.floor((view.duration - 10) * 10) / 10;
     const out = h("output", { for: id, text: "0.0 s" });
-    const range = h("input", { id, type: "range", min: 0, max, step: 0.5, value: 0,
-      oninput: () => { o.start = Number(range.value); out.textContent = `${o.start.toFixed(1)} s`; view.setOptions({}); redraw(); } });
-    controls.push(h("div", { class: "control" }, h("label", { for: id, text: "Start" }), range, out));
+    const range = h("input", { id, type: "range", min: 0, max, step: 0.5, value: 0, class: "start-range" });
+    const go = (t) => {
+      o.start = Math.min(max, Math.max(0, t));
+      range.value = String(o.start);
+      out.textContent = `${o.start.toFixed(1)} of ${view.duration.toFixed(0)} s`;
+      view.setOptions({});
+      redraw();
+    };
+    range.addEventListener("input", () => go(Number(range.value)));
+    const step = (d) => h("button", { type: "button", class: "btn btn-small btn-quiet",
+      "aria-label": d < 0 ? "Previous 10 seconds" : "Next 10 seconds", text: d < 0 ? "◀ 10 s" : "10 s ▶",
+      onclick: () => go(o.start + d) });
+    controls.push(h("div", { class: "control" }, h("label", { for: id, text: "Start" }),
+      step(-10), range, step(10), out));
+    go(0);
   }
   caliper = attachCaliper(stack, view, (text) => { caliperText.textContent = text; });
   caliper.layer.addEventListener("mousemove", (event) => {

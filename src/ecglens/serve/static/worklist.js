@@ -81,6 +81,22 @@ function row(item, canRead) {
   return tr;
 }
 
+/**
+ * One upload per ECG: a WFDB header (.hea) travels with the files that share its name
+ * (.dat/.mat signal, annotations); every other file is an ECG on its own.
+ */
+export function groupRecords(files) {
+  const stem = (f) => f.name.replace(/\.[^.]*$/, "");
+  const headers = new Map(files.filter((f) => /\.hea$/i.test(f.name)).map((f) => [stem(f), [f]]));
+  const groups = [];
+  for (const f of files) {
+    if (/\.hea$/i.test(f.name)) continue;
+    if (headers.has(stem(f))) headers.get(stem(f)).push(f);
+    else groups.push([f]);
+  }
+  return [...headers.values(), ...groups];
+}
+
 function uploadPanel(onUploaded) {
   const id = uid("file");
   const input = h("input", { id, type: "file", name: "file", multiple: true, class: "file-input" });
@@ -88,7 +104,7 @@ function uploadPanel(onUploaded) {
   const result = h("p", { class: "upload-result", role: "status" });
   const form = h("form", { class: "upload", "aria-label": "Upload ECG files" },
     h("label", { for: id, class: "upload-label" }, "ECG files",
-      h("span", { class: "muted", text: " — choose or drop files (XML, SCP, DICOM, WFDB, EDF…)" })),
+      h("span", { class: "muted", text: " — choose or drop files (XML, SCP, DICOM, EDF…; WFDB: the .hea with its .dat or .mat)" })),
     h("div", { class: "upload-row" }, input, button), result);
   async function send(files) {
     if (!files.length) {
@@ -97,15 +113,15 @@ function uploadPanel(onUploaded) {
     }
     button.disabled = true;
     const lines = [];
-    for (const file of files) {
-      result.textContent = `Uploading ${file.name}…`;
+    for (const group of groupRecords(files)) {
+      const name = group.map((f) => f.name).join(" + ");
+      result.textContent = `Uploading ${name}…`;
       try {
-        const item = await api.upload(file);
+        const item = await api.upload(group);
         const what = item && item.duplicate ? "already uploaded" : "received, queued";
-        lines.push(`${file.name}: ${what}` +
-          (item && item.id ? ` (ECG ${item.id})` : ""));
+        lines.push(`${name}: ${what}` + (item && item.id ? ` (ECG ${item.id})` : ""));
       } catch (e) {
-        lines.push(`${file.name}: not accepted — ${e.message}`);
+        lines.push(`${name}: not accepted — ${e.message}`);
       }
     }
     result.textContent = lines.join(" · ");
