@@ -135,13 +135,20 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
             page.screenshot(path=str(shots / "01-login.png"))
             _login(page, server, "dr.lee")
 
-            page.set_input_files("input[type=file]", str(ecg_file))
+            # one selection, two ECGs: an XML file, and a WFDB header with its signal file
+            wfdb = [formats_dir / "physionet-challenge" / f"E07500.{ext}" for ext in ("hea", "mat")]
+            page.set_input_files("input[type=file]", [str(ecg_file), *map(str, wfdb)])
             page.get_by_role("button", name="Upload").click()
+            expect(page.locator(".upload-result")).to_contain_text("E07500.hea + E07500.mat")
             row = page.locator("table.worklist tbody tr", has_text=ecg_file.name)
             expect(row).to_have_count(1)
+            wfdb_row = page.locator("table.worklist tbody tr", has_text="E07500.hea")
+            expect(wfdb_row).to_have_count(1)
             page.screenshot(path=str(shots / "02-worklist-queued.png"))
             # the worklist refreshes itself until the worker is done
             expect(row).to_have_attribute("data-status", "done", timeout=PROCESSING_TIMEOUT_MS)
+            expect(wfdb_row).to_have_attribute("data-status", "done",
+                                               timeout=PROCESSING_TIMEOUT_MS)
             expect(row.locator(".badge.unread")).to_be_visible()
             expect(row.locator(".top-findings li").first).to_contain_text("%")
             page.screenshot(path=str(shots / "03-worklist-done.png"))
@@ -226,3 +233,44 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
         finally:
             browser.close()
     assert not problems, problems
+
+
+def test_viewer_display_filter_and_upload_grouping(server: str) -> None:
+    """The viewer's own functions, run in the browser on signals whose properties are known."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            out = page.evaluate("""async () => {
+                const { highPass } = await import("/static/ecgcanvas.js");
+                const { groupRecords } = await import("/static/worklist.js");
+                // 10 s at 500 Hz: 1.5 mV offset, 0.5 mV respiratory wander at 0.15 Hz,
+                // and a 1 mV, 20 ms spike every second (a QRS stand-in)
+                const fs = 500, n = 5000, x = new Float32Array(n);
+                for (let i = 0; i < n; i++) {
+                    const t = i / fs;
+                    x[i] = 1.5 + 0.5 * Math.sin(2 * Math.PI * 0.15 * t);
+                    const d = (t % 1) - 0.5;
+                    x[i] += Math.exp(-(d * d) / (2 * 0.004 * 0.004));
+                }
+                const y = highPass(x, fs, 0.5);
+                let baseline = 0, peak = Infinity;
+                for (let s = 0; s < 10; s++) {
+                    const i0 = s * fs;
+                    // the baseline 200 ms before each spike, the spike's height above it
+                    const b = y[i0 + 150];
+                    baseline = Math.max(baseline, Math.abs(b));
+                    peak = Math.min(peak, y[i0 + 250] - b);
+                }
+                const file = (name) => new File(["x"], name);
+                const groups = groupRecords([file("a.xml"), file("E1.mat"), file("E1.hea"),
+                                             file("E2.hea"), file("E2.dat"), file("E2.atr")]);
+                return { baseline, peak, groups: groups.map((g) => g.map((f) => f.name).sort()) };
+            }""")
+        finally:
+            browser.close()
+    assert out["baseline"] < 0.1, out  # offset and wander gone
+    assert 0.9 < out["peak"] < 1.05, out  # the spike keeps its height
+    assert sorted(out["groups"]) == [["E1.hea", "E1.mat"], ["E2.atr", "E2.dat", "E2.hea"],
+                                     ["a.xml"]]
