@@ -139,7 +139,7 @@ def test_upload_read_explain_overread_download(server: str, formats_dir: Path,
             wfdb = [formats_dir / "physionet-challenge" / f"E07500.{ext}" for ext in ("hea", "mat")]
             page.set_input_files("input[type=file]", [str(ecg_file), *map(str, wfdb)])
             page.get_by_role("button", name="Upload").click()
-            expect(page.locator(".upload-result")).to_contain_text("E07500.hea + E07500.mat")
+            expect(page.locator(".upload-status")).to_contain_text("E07500.hea + E07500.mat")
             row = page.locator("table.worklist tbody tr", has_text=ecg_file.name)
             expect(row).to_have_count(1)
             wfdb_row = page.locator("table.worklist tbody tr", has_text="E07500.hea")

@@ -101,11 +101,14 @@ function uploadPanel(onUploaded) {
   const id = uid("file");
   const input = h("input", { id, type: "file", name: "file", multiple: true, class: "file-input" });
   const button = h("button", { type: "submit", class: "btn btn-primary", text: "Upload" });
-  const result = h("p", { class: "upload-result", role: "status" });
+  const hint = h("p", { id: uid("hint"), class: "upload-result",
+    text: "XML, SCP-ECG, DICOM, EDF…; WFDB: the .hea with its .dat or .mat" });
+  const result = h("p", { class: "upload-result upload-status", role: "status" });
+  input.setAttribute("aria-describedby", hint.id);
   const form = h("form", { class: "upload", "aria-label": "Upload ECG files" },
     h("label", { for: id, class: "upload-label" }, "ECG files",
-      h("span", { class: "muted", text: " — choose or drop files (XML, SCP, DICOM, EDF…; WFDB: the .hea with its .dat or .mat)" })),
-    h("div", { class: "upload-row" }, input, button), result);
+      h("span", { class: "muted", text: " — choose, or drop them here" })),
+    h("div", { class: "upload-row" }, input, button), hint, result);
   async function send(files) {
     if (!files.length) {
       result.textContent = "Choose one or more files first.";
@@ -125,6 +128,7 @@ function uploadPanel(onUploaded) {
       }
     }
     result.textContent = lines.join(" · ");
+    hint.hidden = true;
     announce(lines.join(". "));
     input.value = "";
     button.disabled = false;
