@@ -39,7 +39,7 @@ function findingsCell(item) {
     h("span", { class: "prob", text: percent(f.probability) }))));
 }
 
-function row(item, canRead) {
+function row(item, canRead, showQuality) {
   const name = item.filename || `ECG ${item.id}`;
   const open = canRead && item.status === "done"
     ? h("a", { href: `#/ecg/${item.id}`, class: "row-link", text: name })
@@ -54,10 +54,11 @@ function row(item, canRead) {
         ? h("div", { class: "row-error", text: item.error }) : null),
     h("td", {}, statusBadge(item.status)),
   ];
-  // technicians get no result fields from the API, so no quality, rate or findings columns
+  // technicians get no result fields from the API, so no rate or findings columns; quality
+  // shows for them only if the API sends it (a technician can then re-record at once)
+  if (showQuality) cells.push(h("td", {}, qualityBadge(item.quality)));
   if (canRead) {
     cells.push(
-      h("td", {}, qualityBadge(item.quality)),
       h("td", { class: "num", text: item.heart_rate_bpm == null ? "—"
         : Math.round(item.heart_rate_bpm) }),
       h("td", {}, findingsCell(item)),
@@ -158,11 +159,16 @@ export async function renderWorklist(root, user) {
   let alive = true;
   const tbody = h("tbody");
   const count = h("p", { class: "muted count", role: "status" });
-  const headers = ["ID", "Uploaded", "File", "Status"];
-  if (canRead) headers.push("Quality", "HR", "Top findings", "Read");
+  const thead = h("thead");
+  let headers = [];
+  const setHeaders = (showQuality) => {
+    headers = ["ID", "Uploaded", "File", "Status"];
+    if (showQuality) headers.push("Quality");
+    if (canRead) headers.push("HR", "Top findings", "Read");
+    clear(thead).append(h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t }))));
+  };
   const table = h("table", { class: "worklist", "aria-describedby": "worklist-title" },
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
-    tbody);
+    thead, tbody);
 
   async function load() {
     if (!alive) return;
@@ -189,12 +195,14 @@ export async function renderWorklist(root, user) {
       return;
     }
     if (!alive) return;
+    const showQuality = canRead || items.some((i) => i.quality);
+    setHeaders(showQuality);
     clear(tbody);
     if (!items.length) {
       tbody.append(h("tr", {}, h("td", { colspan: headers.length, class: "empty",
         text: "No ECGs match these filters." })));
     }
-    for (const item of items) tbody.append(row(item, canRead));
+    for (const item of items) tbody.append(row(item, canRead, showQuality));
     const pending = items.filter((i) => i.status === "queued" || i.status === "processing").length;
     const range = total > items.length && items.length
       ? `${offset + 1}–${offset + items.length} of ${total} ECGs`
