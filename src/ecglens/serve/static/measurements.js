@@ -1,0 +1,98 @@
+// The measurement table and the warnings that must be read before any finding.
+import { h } from "./dom.js";
+import { percent, qualityBadge } from "./format.js";
+
+// [field, label, unit, low, high]: the limits only flag a value for attention
+const MEASUREMENTS = [
+  ["heart_rate_bpm", "Heart rate", "bpm", 50, 100],
+  ["rr_ms", "RR interval", "ms", 600, 1200],
+  ["p_duration_ms", "P duration", "ms", null, 120],
+  ["pr_ms", "PR interval", "ms", 120, 200],
+  ["qrs_ms", "QRS duration", "ms", null, 120],
+  ["qt_ms", "QT interval", "ms", null, null],
+  ["qtc_bazett_ms", "QTc Bazett", "ms", null, 460],
+  ["qtc_fridericia_ms", "QTc Fridericia", "ms", null, 460],
+  ["qtc_framingham_ms", "QTc Framingham", "ms", null, 460],
+  ["qtc_hodges_ms", "QTc Hodges", "ms", null, 460],
+  ["p_axis_deg", "P axis", "°", 0, 75],
+  ["qrs_axis_deg", "QRS axis", "°", -30, 90],
+  ["t_axis_deg", "T axis", "°", null, null],
+];
+
+function rangeText(low, high, unit) {
+  if (low == null && high == null) return "";
+  if (low == null) return `< ${high} ${unit}`.replace(" °", "°");
+  if (high == null) return `> ${low} ${unit}`;
+  return `${low} to ${high}${unit === "°" ? "°" : ` ${unit}`}`;
+}
+
+export function measurementTable(m) {
+  const reasons = m.not_measured || {};
+  const rows = MEASUREMENTS.map(([key, label, unit, low, high]) => {
+    const v = m[key];
+    let value;
+    let flag = "";
+    if (v === null || v === undefined) {
+      value = h("span", { class: "not-measured" }, "—",
+        h("span", { class: "reason", text: reasons[key] ? ` ${reasons[key]}` : " not measured" }));
+    } else {
+      if (low != null && v < low) flag = "low";
+      else if (high != null && v > high) flag = "high";
+      value = h("span", { text: `${Math.round(v)}${unit === "°" ? "°" : ` ${unit}`}` });
+    }
+    return h("tr", { class: flag ? `out-of-range out-${flag}` : "" },
+      h("th", { scope: "row", text: label }),
+      h("td", { class: "num" }, value, flag ? h("span", { class: "sr-only", text: ` (${flag}er than usual)` }) : null),
+      h("td", { class: "muted range", text: rangeText(low, high, unit) }));
+  });
+  return h("table", { class: "measurements" },
+    h("caption", { class: "sr-only", text: "Measurements" }),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Measurement" }),
+      h("th", { scope: "col", class: "num", text: "Value" }),
+      h("th", { scope: "col", text: "Adult range" }))),
+    h("tbody", {}, rows));
+}
+
+export function alerts(result) {
+  const items = [];
+  const add = (level, title, lines) => items.push(h("div", { class: `alert alert-${level}`, role: level === "danger" ? "alert" : null },
+    h("strong", { text: title }),
+    lines && lines.length ? h("ul", {}, lines.map((l) => h("li", { text: l }))) : null));
+  const ab = result.abstention || {};
+  if (ab.abstained) add("danger", "No interpretation: read this ECG yourself", ab.reasons);
+  const q = result.quality || {};
+  if (q.verdict && q.verdict !== "acceptable") {
+    // one line per problem with the leads that have it, not one line per lead
+    const byProblem = new Map();
+    for (const l of q.leads || []) {
+      if (l.verdict === "acceptable") continue;
+      const key = `${l.verdict}: ${(l.problems || []).join(", ") || "no detail"}`;
+      if (!byProblem.has(key)) byProblem.set(key, []);
+      byProblem.get(key).push(l.lead);
+    }
+    const perLead = [...byProblem].map(([problem, leads]) =>
+      `${problem} — ${leads.length === (q.leads || []).length ? "all leads" : leads.join(", ")}`);
+    // the reasons often restate the per-lead list; keep those that add something
+    const reasons = (q.reasons || []).filter((r) => !/^leads with (limited|unacceptable) quality/.test(r));
+    add(q.verdict === "unacceptable" ? "danger" : "warning",
+      `Signal quality ${q.verdict}`, [...reasons, ...perLead]);
+  }
+  const lr = result.lead_reversal || {};
+  if (lr.suspected) {
+    add("danger", `Lead reversal suspected: ${lr.suspected}`,
+      [`score ${percent(lr.confidence)}; check the electrode placement and repeat the recording`]);
+  }
+  if (ab.caution && ab.caution.length) add("warning", "Caution: no finding is marked confident", ab.caution);
+  const flags = result.consistency || [];
+  if (flags.length) {
+    add("warning", "Findings that disagree with the measurements",
+      flags.map((f) => f.message || `${f.finding}: needs ${f.check}, measured ${f.observed}`));
+  }
+  return items;
+}
+
+export function qualityLine(result) {
+  const q = result.quality || {};
+  return h("p", { class: "quality-line" }, "Signal quality ", qualityBadge(q.verdict),
+    q.verdict === "acceptable" ? h("span", { class: "muted", text: " in all leads" }) : null);
+}
