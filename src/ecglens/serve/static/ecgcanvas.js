@@ -110,8 +110,11 @@ export class EcgCanvas {
   }
 
   setLeadQuality(leads) {
-    this.leadQuality = new Map((leads || []).filter((l) => l.verdict !== "acceptable")
-      .map((l) => [l.lead, l.verdict]));
+    const flagged = (leads || []).filter((l) => l.verdict !== "acceptable");
+    // every lead with the same verdict: the banner above says so once, twelve tags add noise
+    const uniform = flagged.length === (leads || []).length &&
+      new Set(flagged.map((l) => l.verdict)).size === 1;
+    this.leadQuality = uniform ? new Map() : new Map(flagged.map((l) => [l.lead, l.verdict]));
   }
 
   setFitWidth(width) {
