@@ -23,8 +23,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -32,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from serve_process import Server, cli  # noqa: E402
+from serve_process import Server, cli
 
 MIX = [("upload", 0.15), ("worklist", 0.25), ("detail", 0.25), ("signal", 0.15),
        ("fhir", 0.08), ("overread", 0.07), ("version", 0.05)]
@@ -135,11 +138,33 @@ def _report(name: str, wall: float, out: list[tuple[str, float, int]]) -> float:
     return rps
 
 
+@contextmanager
+def _fresh_database(url: str | None) -> Iterator[str | None]:
+    """A new, empty database on the server ``url`` names (dropped afterwards)."""
+    if url is None or not url.startswith("postgresql"):
+        yield url
+        return
+    import sqlalchemy as sa
+
+    name = f"ecglens_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--db", default=None, help="database URL (default: SQLite in a temp folder)")
+    ap.add_argument("--db", default=None,
+                    help="PostgreSQL server URL: a fresh database is made on it and dropped after "
+                         "(default: SQLite in a temp folder)")
     ap.add_argument("--ptbxl", type=Path, default=ROOT / "cache" / "ptbxl")
     ap.add_argument("--records", type=int, default=120, help="distinct PTB-XL records to upload")
     ap.add_argument("--seed", type=int, default=0)
@@ -147,8 +172,8 @@ def main() -> int:
     if not (args.ptbxl / "ptbxl_database.csv").exists():
         sys.exit(f"PTB-XL not found at {args.ptbxl}: unpack it with "
                  "python3 ../shared/data/ptbxl/unpack.py cache/ptbxl")
-    with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "data", args.db)
+    with tempfile.TemporaryDirectory() as tmp, _fresh_database(args.db) as db_url:
+        server = Server(Path(tmp) / "data", db_url)
         cli("users", "add", "cart", "--role", "technician", "--no-password", *server.store_args())
         cli("users", "add", "doc", "--role", "clinician", "--no-password", *server.store_args())
         cart = cli("keys", "create", "cart", "--name", "load", *server.store_args()).strip()
@@ -161,7 +186,7 @@ def main() -> int:
                                    headers=load.cart)
             time.sleep(3)
             load.refresh_ids()
-            print(f"server {server.url} database {args.db or 'sqlite'}; "
+            print(f"server {server.url} database {'sqlite' if db_url is None else 'postgresql'}; "
                   f"{args.requests} requests per phase at concurrency {args.concurrency}")
             base_wall, base = _run(load, ["health"] * args.requests, args.concurrency)
             base_rps = _report("baseline GET /health", base_wall, base)

@@ -22,7 +22,7 @@ def free_port() -> int:
 def cli(*args: str, stdin: str | None = None) -> str:
     """Run ``ecglens ARGS``; returns stdout, raises with stderr on failure."""
     r = subprocess.run([sys.executable, "-m", "ecglens", *args], input=stdin, text=True,
-                       capture_output=True, timeout=120)
+                       capture_output=True, timeout=120, check=False)
     if r.returncode != 0:
         raise RuntimeError(f"ecglens {' '.join(args[:2])} failed: {r.stderr.strip()}")
     return r.stdout

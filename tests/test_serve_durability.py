@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-
 from serve_process import Server, cli
 
 N_RECORDS = 36

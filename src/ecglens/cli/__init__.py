@@ -15,6 +15,8 @@ COMMANDS = [
     "info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate",
     "serve", "users", "keys", "import", "db",
 ]
+#: commands whose module name differs (``import`` is a Python keyword)
+_MODULES = {"import": "import_"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -30,7 +32,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecglens {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS if only is None else [only]:
-        importlib.import_module(f"ecglens.cli.{name}").add_parser(sub)
+        importlib.import_module(f"ecglens.cli.{_MODULES.get(name, name)}").add_parser(sub)
     return parser
 
 

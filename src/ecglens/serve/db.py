@@ -35,8 +35,10 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
-    except Exception as exc:  # bad URL or missing driver: say which, without the password
-        raise EcglensError(f"cannot use the database ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - bad URL or missing driver: say which
+        why = str(exc).replace(url, "<the URL>")  # the URL may hold a password
+        raise EcglensError(f"cannot use the database URL ({type(exc).__name__}: {why}); the "
+                           "form is postgresql+psycopg://user:password@host/dbname") from None
     return engine
 
 
@@ -56,8 +58,10 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(cfg, "head")
     except EcglensError:
         raise
-    except Exception as exc:
-        raise EcglensError(f"cannot prepare the database ({type(exc).__name__}: {exc})") \
+    except Exception as exc:  # noqa: BLE001 - unreachable server, no rights: one clear line
+        cause = getattr(exc, "orig", None) or exc
+        first = (str(cause).strip().splitlines() or [""])[0]
+        raise EcglensError(f"cannot prepare the database ({type(cause).__name__}: {first})") \
             from None
 
 

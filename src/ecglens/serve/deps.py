@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
@@ -34,7 +35,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def principal(request: Request, svc: Service = Depends(service)) -> Principal:
+def principal(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
     """The caller, by API key or session cookie; 401 when neither is valid."""
     key = _presented_key(request)
     if key is not None:
@@ -58,7 +59,7 @@ def principal(request: Request, svc: Service = Depends(service)) -> Principal:
 
 
 def require(permission: str) -> Callable[..., Principal]:
-    def check(who: Principal = Depends(principal)) -> Principal:
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.can(permission):
             raise HTTPException(403, f"the {who.role} role may not do this ({permission})")
         return who

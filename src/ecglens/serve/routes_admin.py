@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as FPath
 from sqlalchemy import func, select, text
 
 from ecglens import __version__
 from ecglens.interpret.result import SCHEMA_VERSION
 from ecglens.serve import accounts, audit
 from ecglens.serve.deps import SESSION_COOKIE, client, principal, require, service
+from ecglens.serve.routes_ecgs import MAX_ID
 from ecglens.serve.schemas import (
     AuditOut,
     KeyIn,
@@ -151,7 +153,7 @@ def add_key(body: KeyIn, request: Request, svc: SvcDep, who: Admin) -> NewKey:
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["admin"])
-def revoke_key(key_id: int, request: Request, svc: SvcDep, who: Admin) -> Response:
+def revoke_key(key_id: Annotated[int, FPath(ge=1, le=MAX_ID)], request: Request, svc: SvcDep, who: Admin) -> Response:
     with svc.session() as s:
         key = s.get(ApiKey, key_id)
         if key is None:
@@ -163,10 +165,11 @@ def revoke_key(key_id: int, request: Request, svc: SvcDep, who: Admin) -> Respon
 
 
 @router.get("/audit", response_model=list[AuditOut], tags=["admin"])
-def audit_log(request: Request, svc: SvcDep, who: Admin, ecg_id: int | None = None,
+def audit_log(request: Request, svc: SvcDep, who: Admin,
+              ecg_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
               actor: str | None = None, action: str | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200,
-              before_id: int | None = None) -> list[AuditOut]:
+              before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> list[AuditOut]:
     """Newest first; page with ``before_id``."""
     q = select(AuditEvent)
     if ecg_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import zipfile
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as FPath
 from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +44,9 @@ log = logging.getLogger("ecglens.serve")
 router = APIRouter(prefix="/ecgs", tags=["ecgs"])
 
 SvcDep = Annotated[Service, Depends(service)]
+#: ids are 32-bit integers in PostgreSQL; a larger number is a bad request, not a server error
+MAX_ID = 2**31 - 1
+EcgId = Annotated[int, FPath(ge=1, le=MAX_ID)]
 _CHUNK = 1 << 16
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file bytes
 
@@ -127,7 +132,7 @@ def worklist(request: Request, svc: SvcDep, who: Annotated[Principal, Depends(re
              quality_problem: bool | None = None,
              since: datetime | None = None, until: datetime | None = None,
              limit: Annotated[int, Query(ge=1, le=500)] = 50,
-             offset: Annotated[int, Query(ge=0)] = 0) -> Worklist:
+             offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Worklist:
     """The worklist, newest first."""
     q = select(Ecg)
     if status:
@@ -167,7 +172,7 @@ def _overreads(s: Any, ecg_id: int) -> list[OverreadOut]:
 
 
 @router.get("/{ecg_id}", response_model=EcgDetail)
-def detail(ecg_id: int, request: Request, svc: SvcDep,
+def detail(ecg_id: EcgId, request: Request, svc: SvcDep,
            who: Annotated[Principal, Depends(require("status"))]) -> EcgDetail:
     """One ECG; readers also get the interpretation and the overreads."""
     with svc.session() as s:
@@ -201,7 +206,7 @@ def _read(path: Path) -> Any:
 
 
 @router.get("/{ecg_id}/signal", response_model=SignalOut)
-def signal(ecg_id: int, request: Request, svc: SvcDep,
+def signal(ecg_id: EcgId, request: Request, svc: SvcDep,
            who: Annotated[Principal, Depends(require("read"))]) -> Response:
     """The samples in millivolts, one list per lead, for the viewer."""
     _, path = _load(svc, ecg_id, who, "ecg.signal", request)
@@ -209,7 +214,7 @@ def signal(ecg_id: int, request: Request, svc: SvcDep,
     data = np.round(ecg.signal.T.astype(np.float64), 4)
     rows: list[list[float | None]] = data.tolist()
     if np.isnan(data).any():  # JSON has no NaN: a gap is null
-        rows = [[None if v != v else v for v in row] for row in rows]
+        rows = [[None if math.isnan(v) else v for v in row] for row in rows]
     body = {"fs": ecg.fs, "leads": list(ecg.leads), "units": "mV", "n_samples": ecg.n_samples,
             "data": rows}
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
@@ -244,7 +249,7 @@ def _rendered(svc: Service, ecg_id: int, path: Path, kind: str) -> Path:
 
 
 @router.get("/{ecg_id}/report.pdf", response_class=FileResponse)
-def report_pdf(ecg_id: int, request: Request, svc: SvcDep,
+def report_pdf(ecg_id: EcgId, request: Request, svc: SvcDep,
                who: Annotated[Principal, Depends(require("read"))]) -> FileResponse:
     _, path = _load(svc, ecg_id, who, "ecg.report_pdf", request)
     return FileResponse(_rendered(svc, ecg_id, path, "pdf"), media_type="application/pdf",
@@ -252,7 +257,7 @@ def report_pdf(ecg_id: int, request: Request, svc: SvcDep,
 
 
 @router.get("/{ecg_id}/report.png", response_class=FileResponse)
-def report_png(ecg_id: int, request: Request, svc: SvcDep,
+def report_png(ecg_id: EcgId, request: Request, svc: SvcDep,
                who: Annotated[Principal, Depends(require("read"))]) -> FileResponse:
     _, path = _load(svc, ecg_id, who, "ecg.report_png", request)
     return FileResponse(_rendered(svc, ecg_id, path, "png"), media_type="image/png",
@@ -260,7 +265,7 @@ def report_png(ecg_id: int, request: Request, svc: SvcDep,
 
 
 @router.get("/{ecg_id}/fhir")
-def fhir(ecg_id: int, request: Request, svc: SvcDep,
+def fhir(ecg_id: EcgId, request: Request, svc: SvcDep,
          who: Annotated[Principal, Depends(require("read"))]) -> Response:
     """The interpretation as a FHIR R4 Bundle (DiagnosticReport and Observations)."""
     _load(svc, ecg_id, who, "ecg.fhir", request)
@@ -269,7 +274,7 @@ def fhir(ecg_id: int, request: Request, svc: SvcDep,
 
 
 @router.get("/{ecg_id}/original")
-def original(ecg_id: int, request: Request, svc: SvcDep,
+def original(ecg_id: EcgId, request: Request, svc: SvcDep,
              who: Annotated[Principal, Depends(require("read"))]) -> Response:
     """The stored file (a zip when the record came as several files, as WFDB does)."""
     ecg, path = _load(svc, ecg_id, who, "ecg.original", request)
@@ -286,7 +291,7 @@ def original(ecg_id: int, request: Request, svc: SvcDep,
 
 
 @router.post("/{ecg_id}/overreads", status_code=201, response_model=OverreadOut)
-def overread(ecg_id: int, body: OverreadIn, request: Request, svc: SvcDep,
+def overread(ecg_id: EcgId, body: OverreadIn, request: Request, svc: SvcDep,
              who: Annotated[Principal, Depends(require("overread"))]) -> OverreadOut:
     """Confirm, reject or edit each finding, add statements, comment, and sign."""
     with svc.session() as s:
@@ -312,7 +317,7 @@ def overread(ecg_id: int, body: OverreadIn, request: Request, svc: SvcDep,
 
 
 @router.get("/{ecg_id}/overreads", response_model=list[OverreadOut])
-def overreads(ecg_id: int, request: Request, svc: SvcDep,
+def overreads(ecg_id: EcgId, request: Request, svc: SvcDep,
               who: Annotated[Principal, Depends(require("read"))]) -> list[OverreadOut]:
     with svc.session() as s:
         _get(s, ecg_id)

@@ -108,7 +108,7 @@ class Worker:
             self._finish(job_id, ecg_id, failed=f"cannot read the file: {exc.problem}", final=True)
         except EcglensError as exc:
             self._finish(job_id, ecg_id, failed=str(exc), final=True)
-        except Exception as exc:  # noqa: BLE001 - recorded with the job, never lost
+        except Exception as exc:
             log.exception("job %d (ecg %d) failed", job_id, ecg_id)
             self._finish(job_id, ecg_id, failed=f"internal error: {type(exc).__name__}",
                          final=False)
@@ -162,7 +162,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:  # noqa: BLE001 - database unreachable: wait and try again
+            except Exception:
                 log.exception("worker loop error")
                 busy = False
             if not busy:
