@@ -32,7 +32,7 @@ def test_no_server_errors_for_any_request(tmp_path: Path, formats_dir: Path) -> 
                 [ST, "run", f"{server.url}/api/v1/openapi.json", "-H", f"Authorization: Bearer {key}",
                  "--checks", "not_a_server_error", "--max-examples", "8",
                  "--request-timeout", "60", "--seed", "1", "--no-color"],
-                capture_output=True, text=True, timeout=600, check=False,
+                capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
                 env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})
             assert r.returncode == 0, f"{role}: {r.stdout[-3000:]}"
     finally:

@@ -139,11 +139,10 @@ def worklist(request: Request, svc: SvcDep, who: Annotated[Principal, Depends(re
         q = q.where(Ecg.status == status)
     if unread is not None:
         q = q.where(Ecg.read.is_(not unread))
-    if who.can("read"):  # result filters only for those who may see results
-        if abnormal is not None:
-            q = q.where(Ecg.abnormal.is_(abnormal), Ecg.status == "done")
-        if quality_problem is not None:
-            q = q.where(Ecg.quality_problem.is_(quality_problem), Ecg.status == "done")
+    if quality_problem is not None:
+        q = q.where(Ecg.quality_problem.is_(quality_problem), Ecg.status == "done")
+    if abnormal is not None and who.can("read"):  # only for those who may see results
+        q = q.where(Ecg.abnormal.is_(abnormal), Ecg.status == "done")
     if since is not None:
         q = q.where(Ecg.uploaded_at >= since)
     if until is not None:

@@ -38,9 +38,10 @@ class EcgSummary(BaseModel):
     status: Status
     error: str | None = None
     processed_at: datetime | None = None
-    # result fields: None for a caller who may not read results, or before processing
+    # signal quality: for everyone, so the technician at the cart can record again at once
     quality: str | None = None
     quality_problem: bool | None = None
+    # result fields: None for a caller who may not read results, or before processing
     abnormal: bool | None = None
     abstained: bool | None = None
     heart_rate_bpm: float | None = None
@@ -55,8 +56,9 @@ class EcgSummary(BaseModel):
                   uploaded_by=ecg.uploaded_by, deidentified=ecg.deidentified,
                   status=ecg.status, error=ecg.error,  # type: ignore[arg-type]
                   processed_at=ecg.processed_at, read=ecg.read, signed=ecg.signed)
-        if with_results and ecg.status == "done":
+        if ecg.status == "done":
             out.quality, out.quality_problem = ecg.quality, ecg.quality_problem
+        if with_results and ecg.status == "done":
             out.abnormal, out.abstained = ecg.abnormal, ecg.abstained
             out.heart_rate_bpm = ecg.heart_rate_bpm
             out.top_findings = [TopFinding(**t) for t in json.loads(ecg.top_findings or "[]")]

@@ -45,8 +45,11 @@ def original_path(service: Service, ecg: Ecg) -> Path:
 
 def _summary_fields(result: Any) -> dict[str, Any]:
     findings = result.findings
+    # the worklist shows what a reader should see first: confident findings, then the most
+    # probable of the possible ones (the report keeps the clinical priority order)
+    ranked = sorted(findings, key=lambda f: (not f.confident, -f.probability))
     top = [{"code": f.code, "label": f.label, "probability": round(f.probability, 4),
-            "confident": f.confident} for f in findings[:4]]
+            "confident": f.confident} for f in ranked[:4]]
     quality_problem = (result.quality.verdict != "acceptable" or result.abstention.abstained
                        or bool(result.lead_reversal.suspected) or bool(result.abstention.caution))
     return {
