@@ -424,3 +424,21 @@ def test_deidentify_on_ingest_and_no_patient_data_in_logs(
                            if r.name.startswith(("ecglens", "uvicorn", "sqlalchemy", "alembic")))
     assert "Clark" not in server_log and "subject1" not in server_log
     assert "POST /api/v1/ecgs 201" in server_log  # the access line, without the query string
+
+
+def test_interrupted_jobs_are_retaken_then_given_up(clinic: Clinic, aecg: Path) -> None:
+    from ecglens.serve.tables import Ecg, Job
+    from ecglens.serve.worker import MAX_ATTEMPTS, requeue_interrupted
+
+    ecg_id = clinic.upload(aecg).json()["id"]
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with clinic.service.session() as s:  # a worker took it, then the process died
+            job = s.query(Job).filter_by(ecg_id=ecg_id).one()
+            job.state, job.attempts = "running", attempt
+            s.get(Ecg, ecg_id).status = "processing"
+        requeue_interrupted(clinic.service)
+        d = clinic.client.get(f"/api/v1/ecgs/{ecg_id}", headers=clinic.h("clinician")).json()
+        if attempt < MAX_ATTEMPTS:
+            assert d["status"] == "queued"
+    assert d["status"] == "failed" and "interrupted repeatedly" in d["error"]
+    assert clinic.process() == 0

@@ -31,8 +31,18 @@ _NORMAL_CODES = {"NORM", "SR"}
 
 
 def requeue_interrupted(service: Service) -> int:
-    """Jobs a killed process left ``running`` go back to the queue; returns how many."""
+    """Jobs a killed process left ``running`` go back to the queue; returns how many.
+
+    A job that was already taken ``MAX_ATTEMPTS`` times fails instead: a file that brings the
+    service down each time must not do so forever.
+    """
+    poisoned = "processing was interrupted repeatedly (the service stopped while interpreting it)"
     with service.session() as s:
+        stuck = select(Job.ecg_id).where(Job.state == "running",
+                                         Job.attempts >= MAX_ATTEMPTS)
+        s.execute(update(Ecg).where(Ecg.id.in_(stuck)).values(status="failed", error=poisoned))
+        s.execute(update(Job).where(Job.state == "running", Job.attempts >= MAX_ATTEMPTS)
+                  .values(state="failed", error=poisoned, worker=None))
         res = s.execute(update(Job).where(Job.state == "running")
                         .values(state="queued", worker=None))
         s.execute(update(Ecg).where(Ecg.status == "processing").values(status="queued"))
