@@ -239,7 +239,7 @@ def test_result_is_the_interpret_json_and_reports_download(clinic: Clinic, aecg:
     assert result.measurements == direct.measurements
     assert result.patient.name is None  # results never carry identity
     assert all(f.explanation is not None for f in result.findings)
-    first = sorted(result.findings, key=lambda f: (not f.confident, -f.probability))[0]
+    first = min(result.findings, key=lambda f: (not f.confident, -f.probability))
     assert d["top_findings"][0]["code"] == first.code
 
     sig = c.get(f"/api/v1/ecgs/{ecg_id}/signal", headers=h).json()
