@@ -40,9 +40,14 @@ import wfdb
 
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure import reversal_weights as wts
 from ecglens.measure.reference import reference_intervals
-from ecglens.measure.reversal import CHEST_PAIRS, LIMB_SWAPS, detect_reversal, swap_leads
+from ecglens.measure.reversal import (
+    CHEST_PAIRS,
+    LIMB_SWAPS,
+    decision_thresholds,
+    detect_reversal,
+    swap_leads,
+)
 from ecglens.record import make_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,10 +240,11 @@ def section_ptbxl(limit: int) -> None:
           f"permutations commute with filtering and the per-lead median).")
     print(f"   end-to-end check on {e2e_n} records (LA/RA applied to the raw signal): "
           f"same verdict as the shortcut in {e2e_agree}/{e2e_n}")
-    print(f"   thresholds fixed on folds 1-8: { {k: round(v, 3) for k, v in wts.THRESHOLDS.items()} }")
+    thresholds = decision_thresholds()
+    print(f"   thresholds fixed on folds 1-8: { {k: round(v, 3) for k, v in thresholds.items()} }")
     print(f"   {'swap':<7} {'sensitivity (named)':>20} {'score>=thr':>11} {'specificity':>12}")
     for s in keys:
-        thr = wts.THRESHOLDS[s]
+        thr = thresholds[s]
         sens_named = np.mean([x == s for x in named[s]])
         sens = np.mean([sc[s] >= thr for sc in scores[s]])
         spec = np.mean([sc[s] < thr for sc in scores["none"]])

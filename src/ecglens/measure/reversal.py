@@ -11,10 +11,14 @@ each limb lead with V1, V5, V6; for each adjacent chest pair the change in neigh
 and R/S progression if the pair were swapped back). Two logistic models weigh them: a softmax
 over {none, LA/RA, LA/LL, RA/LL} and a binary model for adjacent chest-lead pairs. They were fit
 on PTB-XL folds 1–8 with simulated swaps (benchmarks/train_measure_reversal.py) and the decision
-thresholds set there for 99.5 % specificity; fold 9 is the evaluation.
+thresholds set there for 99.5 % specificity; fold 9 is the evaluation. LA/LL, which leaves a
+plausible ECG and which the linear score finds poorly, is scored by boosted trees on the same limb
+features (benchmarks/train_measure_reversal_lall.py), evaluated here from numpy arrays.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,10 +29,12 @@ __all__ = [
     "CHEST_PAIRS",
     "LIMB_SWAPS",
     "chest_features",
+    "decision_thresholds",
     "detect_reversal",
     "fit_chest_to_limb",
     "limb_features",
     "swap_leads",
+    "tree_score",
 ]
 
 LIMB_SWAPS = ("LA/RA", "LA/LL", "RA/LL")
@@ -163,6 +169,47 @@ def chest_features(med: np.ndarray, fid: dict[str, int | None], fs: float) -> np
     return np.asarray(rows)
 
 
+def tree_score(x: np.ndarray, trees: dict[str, np.ndarray]) -> float:
+    """Probability from boosted decision trees stored as arrays (see reversal_lall_weights).
+
+    All trees are walked together, one level per step: internal node i sends x to ``left`` if
+    x[split_feature] <= split_threshold, else ``right``; a negative child c is leaf ~c.
+    """
+    rows = np.arange(trees["split_feature"].shape[0])
+    node = np.zeros(rows.size, dtype=np.int64)
+    for _ in range(int(trees["depth"]) + 1):
+        inside = node >= 0
+        if not inside.any():
+            break
+        i = np.where(inside, node, 0)
+        left = x[trees["split_feature"][rows, i]] <= trees["split_threshold"][rows, i]
+        node = np.where(inside, np.where(left, trees["left"][rows, i], trees["right"][rows, i]),
+                        node)
+    raw = float(trees["leaf"][rows, ~node].sum())
+    return float(1.0 / (1.0 + np.exp(-raw)))
+
+
+@lru_cache(maxsize=1)
+def _lall_trees() -> tuple[dict[str, np.ndarray], float] | None:
+    try:
+        from ecglens.measure import reversal_lall_weights as t
+    except ImportError:  # not trained: the linear model scores LA/LL
+        return None
+    keys = ("split_feature", "split_threshold", "left", "right", "leaf", "depth")
+    return {k: getattr(t, k.upper()) for k in keys}, float(t.THRESHOLD)
+
+
+def decision_thresholds() -> dict[str, float]:
+    """The score each swap must reach to be reported (set on PTB-XL folds 1–8)."""
+    from ecglens.measure import reversal_weights as wts
+
+    out = dict(wts.THRESHOLDS)
+    lall = _lall_trees()
+    if lall is not None:
+        out["LA/LL"] = lall[1]
+    return out
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max()
     e = np.exp(z)
@@ -181,15 +228,19 @@ def detect_reversal(
     if not np.isfinite(med).all():
         return LeadReversal()
     scores: dict[str, float] = {}
-    lf = (limb_features(med, f, fs) - wts.LIMB_MEAN) / wts.LIMB_STD
-    p = _softmax(wts.LIMB_W @ lf + wts.LIMB_B)
+    raw = limb_features(med, f, fs)
+    p = _softmax(wts.LIMB_W @ ((raw - wts.LIMB_MEAN) / wts.LIMB_STD) + wts.LIMB_B)
     for k, name in enumerate(LIMB_SWAPS):
         scores[name] = float(p[k + 1])
+    lall = _lall_trees()
+    if lall is not None:  # LA/LL: boosted trees on the same features (see their trainer)
+        scores["LA/LL"] = tree_score(raw, lall[0])
+    thresholds = decision_thresholds()
     cf = (chest_features(med, f, fs) - wts.CHEST_MEAN) / wts.CHEST_STD
     z = cf @ wts.CHEST_W + wts.CHEST_B
     for k, name in enumerate(CHEST_PAIRS):
         scores[name] = float(1.0 / (1.0 + np.exp(-z[k])))
-    passed = {k: s for k, s in scores.items() if s >= wts.THRESHOLDS.get(k, 1.0)}
+    passed = {k: s for k, s in scores.items() if s >= thresholds.get(k, 1.0)}
     if not passed:
         return LeadReversal(scores={k: round(v, 4) for k, v in scores.items()})
     best = max(passed, key=lambda k: passed[k])

@@ -1,0 +1,134 @@
+"""Fit the LA/LL reversal detector on PTB-XL folds 1–8; write src/ecglens/measure/reversal_lall_weights.py.
+
+    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
+    python benchmarks/train_measure_reversal_lall.py cache/medians_train.npz
+
+Swapping LA and LL mirrors the frontal plane about the aVR axis (I ↔ II, III → −III, aVL ↔ aVF):
+a normal ECG stays a plausible ECG, so a linear score of the limb features finds few swaps (15 %
+at 99.6 % specificity). The signs are combinations (a P wave larger in I than in II *and* a
+negative P in III; I resembling its chest-lead prediction less than II does), which trees capture.
+Gradient-boosted trees (LightGBM, used only here) on the same 44 limb features, LA/LL-swapped
+versions of the records against the originals and their LA/RA and RA/LL versions. The decision
+threshold is the 99.6 % quantile of out-of-fold scores of the unswapped records (5 folds by record),
+so it is not fit on the records it is set on. The trees are exported to numpy arrays evaluated by
+``ecglens.measure.reversal`` (no LightGBM at run time). Fold 9 is only used by bench_measure.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from ecglens.measure.reversal import LIMB_SWAPS, limb_features, swap_leads, tree_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_measure_reversal import load
+
+SPECIFICITY = 0.996
+N_FOLDS = 5
+ROUNDS = 200
+PARAMS = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.05, "min_data_in_leaf": 20,
+          "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+          "verbose": -1, "num_threads": 1, "seed": 0, "deterministic": True}
+OUT = (Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure"
+       / "reversal_lall_weights.py")
+
+def features(meds: list[np.ndarray], fids: list[dict[str, int | None]],
+             fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Limb features of each record and its three limb swaps; label 1 = LA/LL; record index."""
+    x, y, rec = [], [], []
+    for k, (m, f) in enumerate(zip(meds, fids)):
+        for variant in ("none",) + LIMB_SWAPS:
+            mm = m if variant == "none" else swap_leads(m, variant)
+            x.append(limb_features(mm, f, fs))
+            y.append(int(variant == "LA/LL"))
+            rec.append(k)
+    return np.array(x), np.array(y), np.array(rec)
+
+def flatten(booster: lgb.Booster) -> dict[str, np.ndarray]:
+    """Trees as arrays: internal node i tests x[feature[i]] <= threshold[i]; a child < 0 is
+    leaf ~child, whose value is in leaf[tree, ~child]."""
+    trees = booster.dump_model()["tree_info"]
+    n_int = max(t["num_leaves"] - 1 for t in trees)
+    n_leaf = max(t["num_leaves"] for t in trees)
+    feat = np.zeros((len(trees), max(n_int, 1)), dtype=np.int64)
+    thr = np.zeros((len(trees), max(n_int, 1)))
+    left = np.full((len(trees), max(n_int, 1)), -1, dtype=np.int64)
+    right = np.full((len(trees), max(n_int, 1)), -1, dtype=np.int64)
+    leaf = np.zeros((len(trees), n_leaf))
+    depth = 0
+
+    def walk(t: int, node: dict[str, Any], d: int) -> int:
+        nonlocal depth
+        depth = max(depth, d)
+        if "leaf_index" in node:
+            leaf[t, node["leaf_index"]] = node["leaf_value"]
+            return ~int(node["leaf_index"])
+        i = int(node["split_index"])
+        if node["decision_type"] != "<=":
+            raise ValueError(f"unsupported split {node['decision_type']}")
+        feat[t, i], thr[t, i] = node["split_feature"], node["threshold"]
+        left[t, i] = walk(t, node["left_child"], d + 1)
+        right[t, i] = walk(t, node["right_child"], d + 1)
+        return i
+
+    for t, tree in enumerate(trees):
+        root = tree["tree_structure"]
+        if "split_index" not in root:  # a single-leaf tree: every row ends in leaf 0
+            leaf[t, 0] = root.get("leaf_value", 0.0)
+            left[t, 0] = right[t, 0] = ~0
+            continue
+        walk(t, root, 0)
+    return {"split_feature": feat, "split_threshold": thr, "left": left, "right": right,
+            "leaf": leaf, "depth": np.array(depth)}
+
+def main() -> None:
+    meds, fids, fs = load(Path(sys.argv[1]))
+    x, y, rec = features(meds, fids, fs)
+    orig = np.arange(len(y)) % (1 + len(LIMB_SWAPS)) == 0
+    oof = np.zeros(len(y))
+    fold = rec % N_FOLDS
+    for k in range(N_FOLDS):
+        b = lgb.train(PARAMS, lgb.Dataset(x[fold != k], y[fold != k]), ROUNDS)
+        oof[fold == k] = b.predict(x[fold == k])
+    thr = float(np.quantile(oof[orig], SPECIFICITY))
+    print(f"out-of-fold: threshold {thr:.4f}, LA/LL sensitivity {(oof[y == 1] >= thr).mean():.3f}, "
+          f"LA/RA or RA/LL called LA/LL {(oof[(y == 0) & ~orig] >= thr).mean():.4f}")
+    booster = lgb.train(PARAMS, lgb.Dataset(x, y), ROUNDS)
+    arrays = flatten(booster)
+
+    check = np.array([tree_score(row, arrays) for row in x[:200]])
+    if not np.allclose(check, booster.predict(x[:200]), atol=1e-9):
+        raise SystemExit("exported trees disagree with LightGBM")
+
+    def arr(a: np.ndarray) -> str:
+        return "np.array(" + np.array2string(np.asarray(a), separator=",", floatmode="unique",
+                                             max_line_width=100, threshold=10**7) + ")"
+
+    body = "\n".join(f"{k.upper()} = {arr(v)}" for k, v in arrays.items())
+    OUT.write_text(
+        '"""LA/LL reversal trees, written by benchmarks/train_measure_reversal_lall.py.\n\n'
+        f"LightGBM, {ROUNDS} trees of {PARAMS['num_leaves']} leaves on the 44 limb features of "
+        f"{len(meds)} PTB-XL records of folds 1-8 (100 Hz),\n"
+        "their LA/LL swaps against the originals and their LA/RA and RA/LL swaps.\n"
+        '"""\n\nimport numpy as np\n\n'
+        "# fmt: off\n"
+        f"{body}\n"
+        "# fmt: on\n"
+        f"THRESHOLD = {thr!r}  # out-of-fold {SPECIFICITY:.1%} specificity on unswapped records\n"
+    )
+    # the written file must give the same scores as LightGBM (floats written exactly)
+    ns: dict[str, Any] = {}
+    exec(compile(OUT.read_text(), str(OUT), "exec"), ns)  # noqa: S102 - our own output
+    written = {k: ns[k.upper()] for k in arrays}
+    check = np.array([tree_score(row, written) for row in x[::7]])
+    if not np.allclose(check, booster.predict(x[::7]), atol=1e-9):
+        raise SystemExit(f"{OUT} disagrees with LightGBM")
+    print(f"wrote {OUT}")
+
+if __name__ == "__main__":
+    main()
