@@ -38,5 +38,5 @@ def test_predict_json(ptbxl_dir: Path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert set(out["tasks"]) == {"all", "diagnostic", "subdiagnostic", "superdiagnostic",
                                  "form", "rhythm"}
-    assert out["model"]["name"] == "ptbxl-ensemble" and len(out["model"]["weights_sha256"]) == 9
+    assert out["model"]["name"] == "ptbxl-ensemble" and len(out["model"]["weights_sha256"]) == 11  # 9 networks, 2 form feature files
     assert 18 < out["age_years"] < 95 and 0 <= out["sex_female_probability"] <= 1

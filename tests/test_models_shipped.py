@@ -43,8 +43,14 @@ def test_every_weight_file_matches_its_sha256(predictor) -> None:
         assert sha256_file(path) == m["sha256"]
         assert json.loads((BUNDLE / f"{m['name']}.json").read_text())["sha256"] == m["sha256"]
         total += path.stat().st_size
+    features = [f for t in spec["tasks"].values() if "feature_model" in t
+                for f in (t["feature_model"]["gbm"], t["feature_model"]["mlp"])]
+    for f in features:
+        assert sha256_file(BUNDLE / f["file"]) == f["sha256"]
+        total += (BUNDLE / f["file"]).stat().st_size
     assert total < 50e6
-    assert set(predictor.info().weights_sha256.values()) == {m["sha256"] for m in spec["members"]}
+    assert set(predictor.info().weights_sha256.values()) == (
+        {m["sha256"] for m in spec["members"]} | {f["sha256"] for f in features})
 
 
 def test_tampered_weights_are_refused(tmp_path: Path) -> None:

@@ -85,12 +85,20 @@ def load_outputs(predictor: Predictor, source: Path, folds: list[int],
     return data, outs
 
 
-def _task_scores(predictor: Predictor, task: str, outs: dict[str, np.ndarray]) -> np.ndarray:
-    """The ensemble's raw logits as ``Predictor.logits`` gives them (standardised age for age)."""
+def _task_scores(predictor: Predictor, task: str, outs: dict[str, np.ndarray],
+                 x_mv: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+    """The ensemble's raw logits of ``rows`` as ``Predictor.logits`` gives them (standardised
+    age for age). A task with a measurement-feature model measures ``x_mv`` (the same signals)."""
     names = predictor.task_members(task)
     layout = predictor.members[names[0]].layout
     s = layout.slice(task)
-    mean = np.mean([outs[n][:, s] for n in names], axis=0)
+    sel = slice(None) if rows is None else rows
+    mean = np.mean([outs[n][sel, s] for n in names], axis=0)
+    fm = predictor.feature_model(task) if task not in ("age", "sex") else None
+    if fm is not None:
+        if x_mv is None:
+            raise DataError(f"task {task!r} blends measurement features: signals are needed")
+        mean = fm.blend(mean, fm.raw(x_mv[sel], predictor.fs))
     return mean if task == "age" else mean + predictor.logit_bias(task)[None, :]
 
 
@@ -101,7 +109,7 @@ def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.nd
     layout = data.layout
     s = layout.slice(task)
     rows = data.mask[:, s.start]
-    raw = _task_scores(predictor, task, outs)[rows]
+    raw = _task_scores(predictor, task, outs, data.x, rows)
     age, sex = data.age[rows], data.sex[rows]
     result: dict[str, Any] = {"task": task, "n_records": int(rows.sum()),
                               "model": predictor.name, "model_version": predictor.version}

@@ -20,6 +20,7 @@ from ecglens.models.bundle import (
     read_bundle_spec,
     resolve_bundle_dir,
 )
+from ecglens.models.feature_model import FeatureModel, load_feature_model
 from ecglens.models.prediction import ModelInfo, Prediction, TaskPrediction
 from ecglens.models.windows import windowed_outputs
 from ecglens.record import ECG, STANDARD_LEADS, derive_limb_leads
@@ -51,6 +52,10 @@ class Predictor:
             if missing:
                 raise ModelError(f"{folder}/bundle.json: task {task!r} uses unknown members "
                                  f"{missing}")
+        # measurement-feature models blended into a task's logits (bundle.json "feature_model")
+        self.feature_models: dict[str, FeatureModel] = {
+            task: load_feature_model(folder, t["feature_model"], list(t["labels"]))
+            for task, t in self._tasks.items() if "feature_model" in t}
 
     # ---- description -------------------------------------------------------------------
     @property
@@ -141,6 +146,30 @@ class Predictor:
             outs.append(full[:, m.layout.slice(task)])
         return torch.stack(outs).mean(dim=0)
 
+    def feature_model(self, task: str) -> FeatureModel | None:
+        """The task's measurement-feature model, or None when its logits are the networks'."""
+        self._spec_task(task)
+        return self.feature_models.get(task)
+
+    def feature_logits(self, x: torch.Tensor, task: str, *,
+                       cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor | None:
+        """The feature model's raw scores for standardised input ``x`` (None without one).
+
+        Measured on the same mV signal the networks read (``x`` de-standardised), so training,
+        evaluation and prediction see one signal. Constant with respect to ``x`` for autograd.
+        """
+        fm = self.feature_models.get(task)
+        if fm is None:
+            return None
+        key = f"features:{task}"
+        if cache is not None and key in cache:
+            return cache[key]
+        mv = (x.detach() * self._std + self._mean).cpu().numpy().astype(np.float64)
+        out = torch.as_tensor(fm.raw(mv, self.fs), dtype=torch.float32)
+        if cache is not None:
+            cache[key] = out
+        return out
+
     def logit_bias(self, task: str) -> np.ndarray:
         """Per-label offsets fitted with the temperature (zeros where the bundle has none)."""
         spec = self._spec_task(task)
@@ -153,7 +182,11 @@ class Predictor:
         if task == "age":
             raise ModelError("age is a regression output; use predict() or age_years()")
         bias = torch.as_tensor(self.logit_bias(task), dtype=torch.float32)
-        return self.outputs(x, task, cache=cache) + bias
+        z = self.outputs(x, task, cache=cache)
+        feats = self.feature_logits(x, task, cache=cache)
+        if feats is not None:
+            z = self.feature_models[task].blend(z, feats.to(z.device))
+        return z + bias
 
     def age_years(self, x: torch.Tensor, *,
                   cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
@@ -191,9 +224,12 @@ class Predictor:
                           model=self.info(), warnings=notes)
 
     def info(self) -> ModelInfo:
+        files = {m.file: m.sha256 for m in self.members.values()}
+        for fm in self.feature_models.values():
+            files.update(fm.files)
         return ModelInfo(name=self.name, version=self.version, fs=self.fs,
                          window_s=sorted({m.window / self.fs for m in self.members.values()}),
-                         weights_sha256={m.file: m.sha256 for m in self.members.values()})
+                         weights_sha256=files)
 
 
 _CACHE: dict[str, Predictor] = {}

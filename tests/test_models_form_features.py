@@ -1,0 +1,106 @@
+"""The form task's measurement-feature model: features, integrity, and its part in the output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecglens.data.labels import LABEL_TASKS
+from ecglens.exceptions import ModelError
+from ecglens.io import read
+from ecglens.models import load_predictor
+from ecglens.models.bundle import sha256_file
+from ecglens.models.form_features import (
+    MEASUREMENT_FIELDS,
+    feature_matrix,
+    feature_names,
+    summarise_batch,
+)
+from ecglens.train.dataset import load_training_set
+
+BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemble"
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return load_predictor()
+
+
+@pytest.fixture(scope="module")
+def fold9(predictor, ptbxl_dir: Path):
+    labels = {t: predictor.labels(t) for t in LABEL_TASKS}
+    return load_training_set(ptbxl_dir, folds=[9], label_names=labels, max_records=16, seed=3)
+
+
+def test_features_of_real_records_are_finite(fold9) -> None:
+    feats = feature_matrix(summarise_batch(fold9.x))
+    names = feature_names()
+    assert feats.shape == (16, len(names))
+    assert not np.isinf(feats).any()
+    # amplitudes read at fixed offsets from R need no delineation: always measured
+    fixed = [i for i, n in enumerate(names) if re.fullmatch(r"\w+_s[+-]\d+", n)]
+    assert len(fixed) == 12 * 33 and np.isfinite(feats[:, fixed]).all()
+    qrs = feats[:, names.index("m_qrs_ms")]
+    hr = feats[:, names.index("m_heart_rate_bpm")]
+    assert np.isfinite(hr).all() and ((hr > 30) & (hr < 200)).all()
+    assert (np.isfinite(qrs).mean() > 0.8) and ((qrs[np.isfinite(qrs)] > 40)
+                                                & (qrs[np.isfinite(qrs)] < 220)).all()
+    assert np.isfinite(feats).mean() > 0.95
+    assert len(MEASUREMENT_FIELDS) == 13
+
+
+def test_feature_model_loads_and_its_sha256_matches(predictor) -> None:
+    spec = json.loads((BUNDLE / "bundle.json").read_text())
+    entry = spec["tasks"]["form"]["feature_model"]
+    fm = predictor.feature_model("form")
+    assert fm is not None and 0 < fm.weight < 1 and 0 <= fm.gbm_share <= 1
+    for part in ("gbm", "mlp"):
+        f = entry[part]
+        assert sha256_file(BUNDLE / f["file"]) == f["sha256"] == fm.files[f["file"]]
+        assert predictor.info().weights_sha256[f["file"]] == f["sha256"]
+    assert len(fm.boosters) == 19 and len(fm.mlp.layers) >= 1
+    assert predictor.feature_model("rhythm") is None
+    weights = [p for p in BUNDLE.iterdir() if p.suffix in (".pt", ".gz", ".npz")
+               and p.name != "fold9_outputs.npz"]
+    assert sum(p.stat().st_size for p in weights) < 50e6
+
+
+def test_tampered_feature_model_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, copy, ignore=shutil.ignore_patterns("fold9_outputs.npz"))
+    spec = json.loads((copy / "bundle.json").read_text())
+    victim = copy / spec["tasks"]["form"]["feature_model"]["mlp"]["file"]
+    data = bytearray(victim.read_bytes())
+    data[-100] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="SHA-256 does not match"):
+        load_predictor(copy)
+
+
+def test_form_output_blends_the_feature_model(predictor, fold9, ptbxl_dir: Path) -> None:
+    x = predictor.standardise(fold9.x)
+    with torch.no_grad():
+        blended = predictor.logits(x, "form").numpy()
+        network = (predictor.outputs(x, "form").numpy()
+                   + predictor.logit_bias("form")[None, :])
+    fm = predictor.feature_model("form")
+    feats = fm.raw(fold9.x.astype(np.float64), predictor.fs)
+    assert np.median(np.abs(blended - network)) > 0.05  # the features change the output...
+    expect = fm.blend(network - predictor.logit_bias("form")[None, :], feats) \
+        + predictor.logit_bias("form")[None, :]
+    assert np.allclose(blended, expect, atol=1e-3)  # ...exactly by the documented rule
+    # predict() on a file gives the same blended probabilities as the batch path
+    row = 0
+    eid = int(fold9.ecg_ids[row])
+    rec = read(ptbxl_dir / f"records100/{eid // 1000 * 1000:05d}/{eid:05d}_lr.hea")
+    p = predictor.predict(rec).tasks["form"].probabilities
+    want = 1 / (1 + np.exp(-blended[row] / predictor.temperature("form")))
+    got = np.array([p[lab] for lab in predictor.labels("form")])
+    assert np.allclose(got, want, atol=2e-3)
+
