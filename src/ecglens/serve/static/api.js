@@ -76,6 +76,13 @@ export const api = {
     for (const file of [].concat(files)) form.append("file", file, file.name);
     return request("POST", "/ecgs", { form });
   },
+  // administration (role admin)
+  users: () => request("GET", "/users"),
+  addUser: (body) => request("POST", "/users", { json: body }),
+  keys: () => request("GET", "/keys"),
+  addKey: (username, name) => request("POST", "/keys", { json: { username, name } }),
+  revokeKey: (id) => request("DELETE", `/keys/${encodeURIComponent(id)}`),
+  audit: (query) => request("GET", "/audit", { query }),
 };
 
 export function downloadUrl(id, kind) {

@@ -1,9 +1,14 @@
-// Entry point: session, login screen and the hash router (#/ worklist, #/ecg/<id>).
+// Entry point: session, login screen and the hash router (#/ worklist, #/ecg/<id>, and for
+// admins #/admin/users, #/admin/keys, #/admin/audit).
 import { api, ApiError, setCsrf } from "./api.js";
 import { announce, clear, h, uid } from "./dom.js";
 import { roleCanRead } from "./format.js";
 import { renderWorklist } from "./worklist.js";
 import { renderEcg } from "./ecgview.js";
+import { renderKeys, renderUsers } from "./admin.js";
+import { renderAudit } from "./audit.js";
+
+const ADMIN_ROUTES = { users: renderUsers, keys: renderKeys, audit: renderAudit };
 
 const state = { user: null, cleanup: null };
 const main = () => document.getElementById("main");
@@ -16,6 +21,10 @@ function setSession(user) {
   document.getElementById("session-user").textContent = user ? user.username : "";
   document.getElementById("session-role").textContent = user ? user.role : "";
   document.body.dataset.role = user ? user.role : "";
+  // the API refuses these to everyone else anyway; hiding them keeps the bar honest
+  for (const link of document.querySelectorAll("#nav .admin-only")) {
+    link.hidden = !user || user.role !== "admin";
+  }
   document.getElementById("footer").hidden = !user;
   if (user) showVersion();
 }
@@ -76,6 +85,13 @@ function notFound(text) {
     h("h1", { text }), h("p", {}, h("a", { href: "#/", text: "Back to the worklist" }))));
 }
 
+function markCurrent(name) {
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.dataset.route === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
 async function route() {
   if (state.cleanup) {
     state.cleanup();
@@ -88,8 +104,15 @@ async function route() {
   }
   const hash = location.hash || "#/";
   const ecgMatch = hash.match(/^#\/ecg\/([\w-]+)$/);
+  const adminMatch = hash.match(/^#\/admin\/(\w+)$/);
+  markCurrent(ecgMatch ? "worklist" : adminMatch ? adminMatch[1] : "worklist");
   try {
-    if (ecgMatch) {
+    if (adminMatch) {
+      const render = ADMIN_ROUTES[adminMatch[1]];
+      if (!render) notFound("No such page");
+      else if (state.user.role !== "admin") notFound("Administration is for admins");
+      else state.cleanup = await render(main(), state.user);
+    } else if (ecgMatch) {
       if (!roleCanRead(state.user.role)) {
         notFound("Results are for clinicians");
         return;

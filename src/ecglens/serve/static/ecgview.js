@@ -8,6 +8,7 @@ import { findingsPanel } from "./findings.js";
 import { alerts, measurementTable, qualityLine } from "./measurements.js";
 import { renderOverreads } from "./overread.js";
 import { attachCaliper } from "./caliper.js";
+import { medianBeatPanel } from "./medianbeat.js";
 
 function select(label, options, value, onChange) {
   const id = uid("sel");
@@ -169,13 +170,20 @@ export async function renderEcg(root, id, user) {
     signal = { fs: 1, leads: [], data: [], error: e.message };
   }
   const trace = signal.error ? signalError(signal.error) : ecgPanel(signal, result);
+  // the finding being explained, averaged over one beat per lead: under the tracing, in its columns
+  const beatSlot = h("div", { class: "beat-slot" });
+  trace.showBeat = (finding) => {
+    clear(beatSlot);
+    const panel = finding && medianBeatPanel(finding.explanation, finding);
+    if (panel) beatSlot.append(panel);
+  };
   const overreadPanel = h("section", { class: "panel overread-panel", "aria-labelledby": "overread-title" });
   const alertList = alerts(result);
   append(clear(root), [
     head,
     alertList.length ? h("section", { class: "alerts", "aria-label": "Warnings" }, alertList) : null,
     h("div", { class: "ecg-layout" },
-      h("div", { class: "ecg-main" }, trace.panel,
+      h("div", { class: "ecg-main" }, trace.panel, beatSlot,
         h("div", { class: "below" },
           h("section", { class: "panel", "aria-labelledby": "meas-title" },
             h("h2", { id: "meas-title", text: "Measurements" }), qualityLine(result),

@@ -51,6 +51,8 @@ function explanationDetails(f, ecg) {
           h("span", { class: "bar-label", text: name }),
           h("span", { class: "bar" }, barFill(share / Math.max(segments[0][1], 0.01))),
           h("span", { class: "bar-value", text: percent(share) })))))),
+    e.median_beat ? h("p", { class: "muted small mb-pointer",
+      text: "Below the tracing: this evidence over one median beat, lead by lead." }) : null,
     h("p", { class: "muted small", text: `Method: ${e.method.replaceAll("_", " ")}. Shading on the tracing marks where the network's evidence for this finding is high.` }));
 }
 
@@ -115,6 +117,7 @@ export function findingsPanel(result, ecg) {
             details.hidden = false;
             li.classList.add("explaining");
           }
+          if (ecg.showBeat) ecg.showBeat(on ? f : null);
           ecg.view.setOverlay(on ? f.explanation.raw : null,
             on ? (f.explanation.leads || []).filter((l) => l.share >= 0.1).map((l) => l.lead) : []);
           ecg.redraw();
