@@ -432,8 +432,9 @@ def test_admin_users_keys_audit(server: str, browser: Browser, formats_dir: Path
             "rows => rows.map((r) => r.dataset.auditId)")]
         assert ids == sorted(ids, reverse=True) and len(ids) == 50, ids
         page.get_by_role("button", name="Older →").click()
-        expect(page.locator("tr[data-audit-id]").first).to_have_attribute(
-            "data-audit-id", str(ids[-1] - 1))
+        top = page.locator("tr[data-audit-id]").first
+        expect(top).not_to_have_attribute("data-audit-id", str(ids[0]))
+        assert int(top.get_attribute("data-audit-id") or 0) < ids[-1]
         page.get_by_role("button", name="Newest").click()
         expect(page.locator(f"tr[data-audit-id='{ids[0]}']")).to_be_visible()
         # reading the log is recorded: the two reads so far are above the first page's top
