@@ -109,7 +109,10 @@ export function medianBeatPanel(explanation, finding = null) {
   const ticks = () => h("div", { class: "mb-cell mb-axis-row", "aria-hidden": "true" },
     h("span", { class: "mb-lead", text: "ms" }),
     h("div", { class: "mb-axis" }, axis.grid.map((t) => {
-      const tick = h("span", { class: Math.abs(t) < 1e-9 ? "mb-tick r" : "mb-tick", text: msFromR(t) });
+      // every other label gives way when the column is narrow (a container query in app.css)
+      const major = Math.abs(Math.round(t / GRID_S)) % 2 === 0;
+      const tick = h("span", { class: `mb-tick${Math.abs(t) < 1e-9 ? " r" : ""}${major ? "" : " minor"}`,
+        text: msFromR(t) });
       tick.style.left = `${(axis.x(t) / axis.n) * 100}%`;
       return tick;
     })));
