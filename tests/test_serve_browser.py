@@ -357,8 +357,8 @@ def test_admin_users_keys_audit(server: str, browser: Browser, formats_dir: Path
     problems: list[str] = []
 
     def on_console(msg: ConsoleMessage) -> None:
-        # expected: the 401 before login, the 409 the test provokes on purpose
-        if msg.type == "error" and not any(f"status of {s}" in msg.text for s in (401, 409)):
+        # expected: the 401 before login, the 422 and 409 the test provokes on purpose
+        if msg.type == "error" and not any(f"status of {s}" in msg.text for s in (401, 409, 422)):
             problems.append(msg.text)
 
     context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -379,6 +379,11 @@ def test_admin_users_keys_audit(server: str, browser: Browser, formats_dir: Path
         form = page.get_by_role("form", name="Create a user")
         form.get_by_label("User name").fill("dr.new")
         form.get_by_label("Role").select_option("clinician")
+        form.get_by_label("Password", exact=True).fill("short")
+        form.get_by_label("Repeat password").fill("short")
+        form.get_by_role("button", name="Create user").click()  # the API's 422, in its words
+        expect(form.get_by_role("alert")).to_contain_text("at least 10 characters")
+        expect(page.locator("tr[data-username='dr.new']")).to_have_count(0)
         form.get_by_label("Password", exact=True).fill(PASSWORD)
         form.get_by_label("Repeat password").fill(PASSWORD)
         form.get_by_role("button", name="Create user").click()
