@@ -442,3 +442,11 @@ def test_interrupted_jobs_are_retaken_then_given_up(clinic: Clinic, aecg: Path) 
             assert d["status"] == "queued"
     assert d["status"] == "failed" and "interrupted repeatedly" in d["error"]
     assert clinic.process() == 0
+
+
+def test_api_docs_work_offline(clinic: Clinic) -> None:
+    page = clinic.client.get("/api/docs")
+    assert page.status_code == 200 and "cdn." not in page.text
+    js = clinic.client.get("/api/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert "default-src 'self'" in clinic.client.get("/").headers["content-security-policy"]

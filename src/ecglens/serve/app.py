@@ -10,7 +10,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ecglens import __version__
@@ -26,10 +27,18 @@ STATIC = Path(__file__).with_name("static")
 
 _CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-# Swagger UI comes from a CDN; only the docs page may load it
-_DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-             "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'")
+# Swagger UI is served from the package (a clinic network often has no internet); its page
+# starts it with an inline script, so only that page allows one
+_DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+_DOCS_ASSETS = "/api/docs-assets"
+
+
+def _swagger_assets() -> Path:
+    """Swagger UI 5 as fastapi-offline ships it (its files only; the app stays ours)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).with_name("static")
 
 
 def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
@@ -56,7 +65,16 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
 
     app = FastAPI(title="ecglens", version=__version__, lifespan=lifespan,
                   description="Explainable interpretation of the 12-lead ECG, as a service.",
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=_swagger_assets()), name="docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="ecglens API",
+                                   swagger_js_url=f"{_DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{_DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{_DOCS_ASSETS}/favicon.png")
+
     app.include_router(routes_admin.router, prefix="/api/v1")
     app.include_router(routes_ecgs.router, prefix="/api/v1")
 
@@ -72,7 +90,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         # our own access line: the path without its query string, which could carry a file name
         access.info("%s %s %d %.0f ms", request.method, request.url.path, response.status_code,
                     (time.perf_counter() - t0) * 1000)
-        docs = request.url.path.startswith("/api/docs")
+        docs = request.url.path == "/api/docs"
         response.headers.setdefault("Content-Security-Policy", _DOCS_CSP if docs else _CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from ecglens.serve import accounts
 from ecglens.serve.security import Principal, same
@@ -35,7 +36,15 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def principal(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
+# declared so that the OpenAPI document (and its docs page) knows how to authenticate; the
+# checks themselves are below
+_bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer ek_…`")
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+
+
+def principal(request: Request, svc: Annotated[Service, Depends(service)],
+              _b: Annotated[object, Depends(_bearer)] = None,
+              _k: Annotated[object, Depends(_key_header)] = None) -> Principal:
     """The caller, by API key or session cookie; 401 when neither is valid."""
     key = _presented_key(request)
     if key is not None:
