@@ -450,3 +450,33 @@ def test_api_docs_work_offline(clinic: Clinic) -> None:
     js = clinic.client.get("/api/docs-assets/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
     assert "default-src 'self'" in clinic.client.get("/").headers["content-security-policy"]
+
+
+def test_admin_changes_users(clinic: Clinic) -> None:
+    c, admin = clinic.client, clinic.h("admin")
+    r = c.post("/api/v1/auth/login", json={"username": "clinician1", "password": PASSWORD})
+    assert r.status_code == 200
+    assert c.get("/api/v1/auth/me").status_code == 200
+    new_pw = "a brand new password"
+    r = c.patch("/api/v1/users/clinician1", json={"password": new_pw}, headers=admin)
+    assert r.status_code == 200
+    assert c.get("/api/v1/auth/me").status_code == 401  # the old session ended with the change
+    assert c.post("/api/v1/auth/login", json={"username": "clinician1",
+                                              "password": new_pw}).status_code == 200
+    r = c.patch("/api/v1/users/clinician1", json={"active": False}, headers=admin)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert c.get("/api/v1/auth/me").status_code == 401
+    assert c.get("/api/v1/version", headers=clinic.h("clinician")).status_code == 401  # key too
+    assert c.patch("/api/v1/users/admin1", json={"active": False},
+                   headers=admin).status_code == 409  # not oneself
+    assert c.patch("/api/v1/users/nobody", json={"active": True}, headers=admin).status_code \
+        == 404
+    assert c.patch("/api/v1/users/technician1", json={"role": "clinician"},
+                   headers=clinic.h("clinician")).status_code == 401
+    c.patch("/api/v1/users/technician1", json={"role": "clinician"}, headers=admin)
+    assert c.get("/api/v1/ecgs/1/overreads", headers=clinic.h("technician")).status_code == 404
+    events = clinic.audit(action="user.update")
+    assert [e["detail"] for e in events] == ["technician1: role=clinician",
+                                             "clinician1: active=False",
+                                             "clinician1: password"]
+    assert clinic.audit(since="2100-01-01T00:00:00Z") == []

@@ -37,7 +37,12 @@ def test_users_keys_import(tmp_path: Path, formats_dir: Path) -> None:
     assert run_cli("keys", "create", "nobody", "--name", "x", *store).returncode == 2
     assert run_cli("keys", "revoke", "1", *store).returncode == 0
     assert json.loads(run_cli("keys", "list", "--json", *store).stdout)[0]["revoked"] is True
+    assert run_cli("users", "set", "cart", "--disable", *store).returncode == 0
+    assert run_cli("users", "set", "cart", *store).returncode == 2  # nothing to change
+    assert run_cli("users", "set", "ghost", "--enable", *store).returncode == 2
     users = json.loads(run_cli("users", "list", "--json", *store).stdout)
+    assert [u["active"] for u in users] == [True, False]
+    assert run_cli("users", "set", "cart", "--enable", *store).returncode == 0
     assert [(u["username"], u["role"]) for u in users] == [("admin", "admin"),
                                                            ("cart", "technician")]
 

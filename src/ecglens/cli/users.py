@@ -23,6 +23,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                      help="no password: the user authenticates with API keys only")
     add_store_options(add)
     add.set_defaults(func=_add)
+    st = actions.add_parser("set", help="change a user's role, disable/enable, new password")
+    st.add_argument("username")
+    st.add_argument("--role", choices=["technician", "clinician", "admin"])
+    on_off = st.add_mutually_exclusive_group()
+    on_off.add_argument("--disable", dest="active", action="store_false", default=None,
+                        help="ends the user's sessions; their API keys stop working")
+    on_off.add_argument("--enable", dest="active", action="store_true")
+    st.add_argument("--password-stdin", action="store_true",
+                    help="set a new password read from the first line of stdin")
+    add_store_options(st)
+    st.set_defaults(func=_set, no_password=False)
     ls = actions.add_parser("list", help="list users")
     ls.add_argument("--json", action="store_true")
     add_store_options(ls)
@@ -60,6 +71,30 @@ def _add(args: argparse.Namespace) -> int:
     finally:
         svc.close()
     print(f"user {args.username} ({args.role}) created", file=sys.stderr)
+    return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    from ecglens.serve import audit
+    from ecglens.serve.accounts import update_user
+    from ecglens.serve.service import Service
+
+    password = _password(args) if args.password_stdin else None
+    if args.role is None and args.active is None and password is None:
+        raise EcglensError("nothing to change: give --role, --disable/--enable or "
+                           "--password-stdin")
+    svc = Service.open(settings_from(args))
+    try:
+        with svc.session() as s:
+            update_user(s, args.username, role=args.role, active=args.active, password=password)
+            what = [f"role={args.role}"] * (args.role is not None) + \
+                [f"active={args.active}"] * (args.active is not None) + \
+                ["password"] * (password is not None)
+            audit.record(s, f"cli:{getpass.getuser()}", "user.update",
+                         detail=f"{args.username}: {', '.join(what)}")
+    finally:
+        svc.close()
+    print(f"user {args.username} changed", file=sys.stderr)
     return 0
 
 

@@ -89,3 +89,28 @@ def logout(s: Session, token: str) -> None:
         LoginSession.token_hash == security.token_hash(token)))
     if sess is not None:
         sess.revoked = True
+
+
+def update_user(s: Session, username: str, *, role: str | None = None,
+                active: bool | None = None, password: str | None = None) -> User:
+    """Change a user's role, activity or password. Disabling a user ends their sessions and
+    stops their keys at once (both are checked against the user on every request)."""
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    if role is not None:
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        user.role = role
+    if password is not None:
+        weak = security.check_password_strength(password)
+        if weak:
+            raise AccountError(weak)
+        user.password_hash = security.hash_password(password)
+    if active is not None:
+        user.active = active
+    if password is not None or active is False:  # old sessions must not outlive the change
+        for sess in s.scalars(select(LoginSession).where(LoginSession.user_id == user.id,
+                                                         LoginSession.revoked.is_(False))):
+            sess.revoked = True
+    return user

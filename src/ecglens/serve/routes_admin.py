@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -23,6 +23,7 @@ from ecglens.serve.schemas import (
     NewKey,
     UserIn,
     UserOut,
+    UserPatch,
 )
 from ecglens.serve.security import Principal
 from ecglens.serve.service import Service
@@ -125,6 +126,27 @@ def add_user(body: UserIn, request: Request, svc: SvcDep, who: Admin) -> UserOut
         raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
 
 
+@router.patch("/users/{username}", response_model=UserOut, tags=["admin"])
+def change_user(username: Annotated[str, FPath(max_length=64)], body: UserPatch,
+                request: Request, svc: SvcDep, who: Admin) -> UserOut:
+    """Change role, disable/enable (ends the user's sessions; keys stop working), or set a
+    new password (ends the sessions)."""
+    if username == who.username and (body.active is False or body.role not in (None, "admin")):
+        raise HTTPException(409, "an admin cannot disable or demote their own account")
+    try:
+        with svc.session() as s:
+            user = accounts.update_user(s, username, role=body.role, active=body.active,
+                                        password=body.password)
+            what = [f"role={body.role}"] * (body.role is not None) + \
+                [f"active={body.active}"] * (body.active is not None) + \
+                ["password"] * (body.password is not None)
+            audit.record(s, who, "user.update", detail=f"{username}: {', '.join(what)}",
+                         client=client(request))
+            return _user_out(user)
+    except accounts.AccountError as exc:
+        raise HTTPException(404 if "no user" in str(exc) else 422, str(exc)) from None
+
+
 def _key_out(k: ApiKey, username: str) -> KeyOut:
     return KeyOut(id=k.id, username=username, name=k.name, prefix=k.prefix,
                   created_at=k.created_at, revoked_at=k.revoked_at)
@@ -145,22 +167,24 @@ def add_key(body: KeyIn, request: Request, svc: SvcDep, who: Admin) -> NewKey:
     try:
         with svc.session() as s:
             key, clear = accounts.create_key(s, body.username, body.name)
-            audit.record(s, who, "key.create", detail=f"key {key.id} ({key.prefix}…) for "
-                         f"{body.username}", client=client(request))
+            audit.record(s, who, "key.create", detail=f"key {key.id} ({key.prefix}…, "
+                         f"{key.name}) for {body.username}", client=client(request))
             return NewKey(**_key_out(key, body.username).model_dump(), key=clear)
     except accounts.AccountError as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["admin"])
-def revoke_key(key_id: Annotated[int, FPath(ge=1, le=MAX_ID)], request: Request, svc: SvcDep, who: Admin) -> Response:
+def revoke_key(key_id: Annotated[int, FPath(ge=1, le=MAX_ID)], request: Request, svc: SvcDep,
+               who: Admin) -> Response:
     with svc.session() as s:
         key = s.get(ApiKey, key_id)
         if key is None:
             raise HTTPException(404, f"no API key {key_id}")
         if key.revoked_at is None:
             key.revoked_at = utcnow()
-        audit.record(s, who, "key.revoke", detail=f"key {key_id}", client=client(request))
+        audit.record(s, who, "key.revoke", detail=f"key {key_id} ({key.name})",
+                     client=client(request))
     return Response(status_code=204)
 
 
@@ -169,9 +193,14 @@ def audit_log(request: Request, svc: SvcDep, who: Admin,
               ecg_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
               actor: str | None = None, action: str | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200,
-              before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> list[AuditOut]:
-    """Newest first; page with ``before_id``."""
+              before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+              since: datetime | None = None, until: datetime | None = None) -> list[AuditOut]:
+    """Newest first; page with ``before_id``; ``since``/``until`` bound the time."""
     q = select(AuditEvent)
+    if since is not None:
+        q = q.where(AuditEvent.at >= since)
+    if until is not None:
+        q = q.where(AuditEvent.at < until)
     if ecg_id is not None:
         q = q.where(AuditEvent.ecg_id == ecg_id)
     if actor:

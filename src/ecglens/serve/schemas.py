@@ -137,6 +137,12 @@ class UserIn(_In):
     password: str | None = Field(default=None, max_length=1024)
 
 
+class UserPatch(_In):
+    role: Literal["technician", "clinician", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
 class UserOut(BaseModel):
     id: int
     username: str
