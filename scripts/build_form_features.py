@@ -217,17 +217,29 @@ def _optimism(y: np.ndarray, net: np.ndarray, gbm: np.ndarray, mlp: np.ndarray,
             "w_chosen_q10_q50_q90": [float(q) for q in np.quantile(ch[:, 1], [0.1, 0.5, 0.9])]}
 
 
-def blend(ptbxl: Path, out: Path, bundle: Path) -> None:
-    """Choose ``w`` on fold 9, refit the form task's calibration and thresholds there, and
-    install the feature model into ``bundle``."""
-    import shutil
-
+def _calibration(z: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Temperature, per-label offsets and thresholds on fold 9, as ``train.ensemble`` fits them."""
     from ecglens.evaluate.calibration import (
         fit_bias_temperature,
         probabilities,
         rare_label_threshold,
         specificity_threshold,
     )
+
+    bias, temp = fit_bias_temperature(z, y)
+    p = probabilities(z + bias, temp)
+    return {"temperature": temp, "logit_bias": bias.tolist(),
+            "thresholds_f1": [rare_label_threshold(y[:, j], p[:, j]) for j in range(y.shape[1])],
+            "thresholds_spec95": [specificity_threshold(y[:, j], p[:, j])
+                                  for j in range(y.shape[1])]}
+
+
+def blend(ptbxl: Path, out: Path, bundle: Path, *, optimism_splits: int = 60) -> None:
+    """Choose (a, w) on fold 9's form task; install the feature model into ``bundle`` for
+    ``form`` and for the form statements within ``all`` (same a and w, nothing chosen there);
+    refit both tasks' calibration and thresholds on fold 9 and re-score them."""
+    import shutil
+
     from ecglens.evaluate.run import evaluate_task, load_outputs
     from ecglens.models.bundle import sha256_file
     from ecglens.models.feature_model import FeatureModel, load_feature_model
@@ -235,23 +247,30 @@ def blend(ptbxl: Path, out: Path, bundle: Path) -> None:
 
     spec_path = bundle / "bundle.json"
     spec = json.loads(spec_path.read_text())
-    form = spec["tasks"]["form"]
+    form, every = spec["tasks"]["form"], spec["tasks"]["all"]
     form.pop("feature_model", None)
+    every.pop("feature_model", None)
     spec_path.write_text(json.dumps(spec, indent=1))  # networks only, to score them alone
     pred = Predictor(bundle)
     data, outs = load_outputs(pred, ptbxl, [9], stored=bundle / "fold9_outputs.npz")
-    s = data.layout.slice("form")
-    rows = data.mask[:, s.start]
-    names = pred.task_members("form")
-    net = np.mean([outs[n][rows][:, pred.members[n].layout.slice("form")] for n in names], 0)
-    y = data.targets[rows][:, s].astype(np.int64)
+
+    def network_logits(task: str, rows: np.ndarray) -> np.ndarray:
+        return np.mean([outs[n][rows][:, pred.members[n].layout.slice(task)]
+                        for n in pred.task_members(task)], axis=0)
+
     entry = {"gbm": {"file": GBM_FILE, "sha256": sha256_file(out / GBM_FILE)},
              "mlp": {"file": MLP_FILE, "sha256": sha256_file(out / MLP_FILE)}, "weight": 0.0}
-    fm: FeatureModel = load_feature_model(out, entry, list(form["labels"]))
+    labels = list(form["labels"])
+    fm: FeatureModel = load_feature_model(out, entry, labels)
     t0 = time.time()
-    feats = feature_matrix(summarise_batch(data.x[rows].astype(np.float64), pred.fs))
-    print(f"fold-9 features of {rows.sum()} records in {time.time() - t0:.0f} s", flush=True)
-    gbm, mlp = fm.gbm_raw(feats), fm.mlp(feats)
+    feats = feature_matrix(summarise_batch(data.x.astype(np.float64), pred.fs))
+    print(f"fold-9 features of {len(feats)} records in {time.time() - t0:.0f} s", flush=True)
+    gbm_all, mlp_all = fm.gbm_raw(feats), fm.mlp(feats)
+
+    s = data.layout.slice("form")
+    rows = data.mask[:, s.start]
+    net, y = network_logits("form", rows), data.targets[rows][:, s].astype(np.int64)
+    gbm, mlp = gbm_all[rows], mlp_all[rows]
     grid = _blend_scores(y, net, gbm, mlp, np.arange(len(y)))
     i, j = np.unravel_index(int(np.argmax(grid)), grid.shape)
     a, w = float(A_GRID[i]), float(W_GRID[j])
@@ -259,28 +278,36 @@ def blend(ptbxl: Path, out: Path, bundle: Path) -> None:
               "gbm_share": a, "weight": w, "fold9_macro_auc": float(grid[i, j]),
               "networks_only": float(grid[0, 0]), "gbm_only": _macro_auc(y, gbm),
               "mlp_only": _macro_auc(y, mlp), "equal_shares_best_w": float(grid[5].max()),
-              "optimism": _optimism(y, net, gbm, mlp)}
+              "optimism": _optimism(y, net, gbm, mlp, optimism_splits)
+              if optimism_splits else None}
     print(json.dumps({k: v for k, v in report.items() if k != "scores"}, indent=1), flush=True)
-    z = (1 - w) * net + w * (a * gbm + (1 - a) * mlp)
-    bias, temp = fit_bias_temperature(z, y)
-    p = probabilities(z + bias, temp)
+    feat_z = a * gbm_all + (1 - a) * mlp_all
+    form.update(feature_model={**entry, "weight": w, "gbm_share": a},
+                **_calibration((1 - w) * net + w * feat_z[rows], y))
+
+    s = data.layout.slice("all")
+    rows = data.mask[:, s.start]
+    z, y = network_logits("all", rows), data.targets[rows][:, s].astype(np.int64)
+    cols = [list(every["labels"]).index(lab) for lab in labels]
+    report["all_networks_only"] = _macro_auc(y, z)
+    z[:, cols] = (1 - w) * z[:, cols] + w * feat_z[rows]
+    report["all_blended"] = _macro_auc(y, z)
+    every.update(feature_model={**entry, "weight": w, "gbm_share": a, "labels": labels},
+                 **_calibration(z, y))
     for f in (GBM_FILE, MLP_FILE):
         shutil.copyfile(out / f, bundle / f)
-    form.update(feature_model={**entry, "weight": w, "gbm_share": a}, temperature=temp,
-                logit_bias=bias.tolist(),
-                thresholds_f1=[rare_label_threshold(y[:, j], p[:, j]) for j in range(y.shape[1])],
-                thresholds_spec95=[specificity_threshold(y[:, j], p[:, j])
-                                   for j in range(y.shape[1])])
     spec["version"] = "1.2"
     spec_path.write_text(json.dumps(spec, indent=1))
     pred = Predictor(bundle)
-    res = evaluate_task(pred, data, outs, "form")
     card_path = bundle / "fold9_evaluation.json"
     card = json.loads(card_path.read_text())
-    card["form"] = {**res, "folds": [9]}
+    for task in ("form", "all"):
+        res = evaluate_task(pred, data, outs, task)
+        card[task] = {**res, "folds": [9]}
+        print(f"{task}: fold-9 macro AUC {res['macro_auc']:.4f} (CI {res['auc_ci95']})",
+              flush=True)
     card_path.write_text(json.dumps(card, indent=1))
     (out / "blend_report.json").write_text(json.dumps(report, indent=1))
-    print(f"form: fold-9 macro AUC {res['macro_auc']:.4f} (CI {res['auc_ci95']}), w = {w}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,13 +323,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("ptbxl")
     b.add_argument("--out", default=".devdata/form")
     b.add_argument("--bundle", default="src/ecglens/weights/ptbxl-ensemble")
+    b.add_argument("--optimism-splits", type=int, default=60,
+                   help="random halvings of fold 9 to measure selection optimism (0: skip)")
     args = ap.parse_args(argv)
     if args.cmd == "extract":
         extract(Path(args.ptbxl), Path(args.out), args.workers)
     elif args.cmd == "train":
         train(Path(args.out))
     else:
-        blend(Path(args.ptbxl), Path(args.out), Path(args.bundle))
+        blend(Path(args.ptbxl), Path(args.out), Path(args.bundle),
+              optimism_splits=args.optimism_splits)
     return 0
 
 

@@ -104,3 +104,18 @@ def test_form_output_blends_the_feature_model(predictor, fold9, ptbxl_dir: Path)
     got = np.array([p[lab] for lab in predictor.labels("form")])
     assert np.allclose(got, want, atol=2e-3)
 
+
+
+def test_all_task_blends_only_its_form_statements(predictor, fold9) -> None:
+    """``all`` (what ``interpret`` reads) uses the same feature model on its form columns."""
+    fm = predictor.feature_model("all")
+    assert fm is not None and fm.labels == predictor.labels("form")
+    cols = [predictor.labels("all").index(lab) for lab in fm.labels]
+    assert fm.columns == cols
+    x = predictor.standardise(fold9.x)
+    with torch.no_grad():
+        blended = predictor.logits(x, "all").numpy()
+        network = predictor.outputs(x, "all").numpy() + predictor.logit_bias("all")[None, :]
+    other = [j for j in range(blended.shape[1]) if j not in cols]
+    assert np.allclose(blended[:, other], network[:, other], atol=1e-5)
+    assert np.median(np.abs(blended[:, cols] - network[:, cols])) > 0.05

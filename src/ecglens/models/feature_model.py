@@ -98,6 +98,13 @@ class FeatureModel:
     weight: float
     gbm_share: float
     files: dict[str, str]  # file name -> SHA-256
+    #: where ``labels`` sit among the task's outputs (None: the task's labels are ``labels``)
+    columns: list[int] | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the raw scores (files and learner shares), for caching them per input."""
+        return f"{sorted(self.files.values())}:{self.gbm_share}"
 
     def gbm_raw(self, features: np.ndarray) -> np.ndarray:
         """(B, n_features) -> (B, n_labels): each label's boosters' mean raw score."""
@@ -116,8 +123,14 @@ class FeatureModel:
             raise ModelError(f"the feature model measures {FEATURE_FS:g} Hz input, got {fs:g} Hz")
         return self.raw_from_features(feature_matrix(summarise_batch(x_mv, fs)))
 
-    def blend(self, network_logits: np.ndarray, feature_logits: np.ndarray) -> np.ndarray:
-        return (1.0 - self.weight) * network_logits + self.weight * feature_logits
+    def blend(self, network_logits: Any, feature_logits: Any) -> Any:
+        """The task's logits with the feature model's labels blended (numpy or torch, (B, n))."""
+        w = self.weight
+        if self.columns is None:
+            return (1.0 - w) * network_logits + w * feature_logits
+        out = network_logits.clone() if hasattr(network_logits, "clone") else network_logits.copy()
+        out[:, self.columns] = (1.0 - w) * network_logits[:, self.columns] + w * feature_logits
+        return out
 
 
 def _verified(folder: Path, name: str, sha256: str) -> Path:
@@ -131,13 +144,35 @@ def _verified(folder: Path, name: str, sha256: str) -> Path:
     return path
 
 
+_LOADED: dict[tuple[str, str, str], tuple[list[list[Any]], FeatureMLP]] = {}
+
+
 def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -> FeatureModel:
     """Read and verify the feature model ``entry`` (a task's ``feature_model`` in bundle.json):
-    ``{"gbm": {"file", "sha256"}, "mlp": {"file", "sha256"}, "weight", "gbm_share"}``."""
+    ``{"gbm": {"file", "sha256"}, "mlp": {"file", "sha256"}, "weight", "gbm_share"}`` and
+    optionally ``"labels"``, the subset of the task's ``labels`` it scores (e.g. the form
+    statements within ``all``). Files are verified on every load, parsed once per process."""
     import lightgbm as lgb
 
+    own = list(entry.get("labels", labels))
+    unknown = [lab for lab in own if lab not in labels]
+    if unknown:
+        raise ModelError(f"{folder}: feature model labels {unknown} are not the task's labels")
+    columns = None if own == list(labels) else [list(labels).index(lab) for lab in own]
     gbm_path = _verified(folder, entry["gbm"]["file"], entry["gbm"]["sha256"])
     mlp_path = _verified(folder, entry["mlp"]["file"], entry["mlp"]["sha256"])
+    files = {gbm_path.name: entry["gbm"]["sha256"], mlp_path.name: entry["mlp"]["sha256"]}
+    cache_key = (entry["gbm"]["sha256"], entry["mlp"]["sha256"], "|".join(own))
+    if cache_key not in _LOADED:
+        _LOADED[cache_key] = _parse(gbm_path, mlp_path, own, lgb)
+    boosters, mlp = _LOADED[cache_key]
+    return FeatureModel(labels=own, boosters=boosters, mlp=mlp, weight=float(entry["weight"]),
+                        gbm_share=float(entry.get("gbm_share", 0.5)), files=files,
+                        columns=columns)
+
+
+def _parse(gbm_path: Path, mlp_path: Path, labels: list[str],
+           lgb: Any) -> tuple[list[list[Any]], FeatureMLP]:
     try:
         doc = json.loads(gzip.decompress(gbm_path.read_bytes()))
     except (OSError, EOFError, json.JSONDecodeError) as exc:
@@ -155,11 +190,7 @@ def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -
     if mlp.center.shape != (n_feat,) or mlp.layers[0][-1][0].shape[1] != len(labels):
         raise ModelError(f"{mlp_path}: MLP shapes do not fit {n_feat} features, "
                          f"{len(labels)} labels")
-    return FeatureModel(labels=list(labels), boosters=boosters, mlp=mlp,
-                        weight=float(entry["weight"]),
-                        gbm_share=float(entry.get("gbm_share", 0.5)),
-                        files={gbm_path.name: entry["gbm"]["sha256"],
-                               mlp_path.name: entry["mlp"]["sha256"]})
+    return boosters, mlp
 
 
 def save_gbm(path: Path, labels: list[str], boosters: list[list[Any]],

@@ -161,7 +161,7 @@ class Predictor:
         fm = self.feature_models.get(task)
         if fm is None:
             return None
-        key = f"features:{task}"
+        key = f"features:{fm.key}"  # tasks sharing a feature model measure once
         if cache is not None and key in cache:
             return cache[key]
         mv = (x.detach() * self._std + self._mean).cpu().numpy().astype(np.float64)
