@@ -239,6 +239,10 @@ def test_result_is_the_interpret_json_and_reports_download(clinic: Clinic, aecg:
     assert result.measurements == direct.measurements
     assert result.patient.name is None  # results never carry identity
     assert all(f.explanation is not None for f in result.findings)
+    parts = result.findings[0].explanation.beat_parts
+    assert list(parts) == ["P wave", "PR segment", "QRS complex", "ST segment", "T wave"]
+    edges = [t for span in parts.values() for t in span]
+    assert edges == sorted(edges) and parts["QRS complex"][0] < 0 < parts["QRS complex"][1]
     first = min(result.findings, key=lambda f: (not f.confident, -f.probability))
     assert d["top_findings"][0]["code"] == first.code
 

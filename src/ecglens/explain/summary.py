@@ -172,4 +172,5 @@ def summarise(
         method=method, summary=summary, leads=shares,
         segments={name: round(float(s), 4) for name, s in zip(SEGMENTS, seg_share)},
         median_beat=median, median_r_index=r_bin, raw=raw,
+        beat_parts={name: [round(a0, 3), round(a1, 3)] for name, (a0, a1) in windows.items()},
     )

@@ -18,7 +18,7 @@ from ecglens.interpret.labels import Category
 from ecglens.measure.results import LeadReversal, Measurements, Quality
 
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: Explanation.beat_parts
 
 
 class _Model(BaseModel):
@@ -97,6 +97,9 @@ class Explanation(_Model):
     segments: dict[str, float]  # share of positive attribution per part of the beat
     median_beat: AttributionMap | None = None  # attribution averaged over beats, aligned on R
     median_r_index: int | None = None  # R peak's bin in ``median_beat``
+    # the parts of the beat the shares above refer to: name -> [start, end] seconds from R,
+    # from the measurement stage's delineation of the median beat (fixed windows without one)
+    beat_parts: dict[str, list[float]] = {}
     raw: AttributionMap | None = None  # the whole record, downsampled
 
 

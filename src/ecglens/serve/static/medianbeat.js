@@ -4,8 +4,9 @@
 //
 // What the service sends (explanation.median_beat): signed attribution, leads × bins, scaled so
 // the largest |value| over all leads is 1, with start_s the first bin's time relative to R.
-// The beat's own waveform and its P/QRS/T boundaries are not sent, so the panel marks R and the
-// time from it, and the beat-part shares (explanation.segments) stand beside it as numbers.
+// explanation.beat_parts gives each part of the beat as [start, end] seconds from R (from the
+// measurement stage's delineation of the median beat): drawn as light bands behind the bars
+// and named under each column, so "ST segment 40 %" can be matched to where the bars are.
 import { h } from "./dom.js";
 import { percent } from "./format.js";
 
@@ -47,9 +48,25 @@ export function peakTime(values, axis, fs) {
   return (at + 0.5 - axis.rX) / fs;
 }
 
-function leadBeat(values, axis, fs, label) {
+const PART_SHORT = { "P wave": "P", "PR segment": "PR", "QRS complex": "QRS", "ST segment": "ST",
+  "T wave": "T" };
+
+/** The beat's parts clipped to the axis: [{name, short, x0, x1}] in bin units. */
+export function partBands(parts, axis) {
+  return Object.entries(parts || {})
+    .filter(([name, w]) => PART_SHORT[name] && Array.isArray(w) && w.length === 2)
+    .map(([name, [a, b]]) => ({ name, short: PART_SHORT[name],
+      x0: Math.max(0, axis.x(a)), x1: Math.min(axis.n, axis.x(b)) }))
+    .filter((p) => p.x1 > p.x0);
+}
+
+function leadBeat(values, axis, fs, label, bands) {
   const s = svg("svg", { viewBox: `0 0 ${axis.n} 100`, preserveAspectRatio: "none",
     class: "mb-svg", role: "img", "aria-label": label });
+  for (const b of bands) {
+    s.append(svg("rect", { x: b.x0, width: b.x1 - b.x0, y: 0, height: 100,
+      class: `mb-band mb-band-${b.short.toLowerCase()}` }));
+  }
   for (const t of axis.grid) {
     const x = axis.x(t);
     s.append(svg("line", { x1: x, x2: x, y1: 0, y2: 100, class: Math.abs(t) < 1e-9 ? "mb-r" : "mb-grid",
@@ -90,6 +107,7 @@ export function medianBeatPanel(explanation, finding = null) {
   if (!map || !Array.isArray(map.values) || !map.values.length || !(map.fs > 0)) return null;
   const axis = beatAxis(map, explanation.median_r_index);
   if (!axis.n) return null;
+  const bands = partBands(explanation.beat_parts, axis);
   const shares = new Map((explanation.leads || []).map((l) => [l.lead, l.share]));
   let strongest = null;
   const cells = new Map(map.leads.map((lead, i) => {
@@ -103,7 +121,7 @@ export function medianBeatPanel(explanation, finding = null) {
     return [lead, h("div", { class: `mb-cell${share >= 0.1 ? " strong" : ""}`, "data-lead": lead },
       h("span", { class: "mb-lead", "aria-hidden": "true" }, lead,
         share === undefined ? null : h("span", { class: "mb-share", text: percent(share) })),
-      leadBeat(values, axis, map.fs, label))];
+      leadBeat(values, axis, map.fs, label, bands))];
   }));
   // built per column: a cloned style attribute would meet the CSP's ban on inline styles
   const ticks = () => h("div", { class: "mb-cell mb-axis-row", "aria-hidden": "true" },
@@ -116,6 +134,14 @@ export function medianBeatPanel(explanation, finding = null) {
       tick.style.left = `${(axis.x(t) / axis.n) * 100}%`;
       return tick;
     })));
+  const partsRow = () => bands.length ? h("div", { class: "mb-cell mb-axis-row", "aria-hidden": "true" },
+    h("span", { class: "mb-lead", text: "part" }),
+    // a part narrower than 6 % of the beat (often PR) keeps its band but not its label
+    h("div", { class: "mb-axis mb-parts-axis" }, bands.filter((b) => (b.x1 - b.x0) / axis.n >= 0.06).map((b) => {
+      const tag = h("span", { class: `mb-tick mb-part-tag mb-band-${b.short.toLowerCase()}`, text: b.short });
+      tag.style.left = `${(((b.x0 + b.x1) / 2) / axis.n) * 100}%`;
+      return tag;
+    }))) : null;
   const segments = Object.entries(explanation.segments || {}).sort((a, b) => b[1] - a[1]);
   const title = finding ? `Median-beat evidence: ${finding.label}` : "Median-beat evidence";
   return h("section", { class: "panel median-beat", "aria-label": title },
@@ -127,10 +153,11 @@ export function medianBeatPanel(explanation, finding = null) {
     h("p", { class: "muted small mb-lede" },
       strongest ? `Strongest in ${strongest.lead}, ${at(strongest.t)}. ` : "",
       "Averaged over the record's beats, aligned on R (dashed line); grid every 200 ms; " +
-      "% = the lead's share of the evidence over the whole record. P, QRS and T boundaries are " +
-      "not drawn: the service sends the parts' shares, not their times."),
+      "% = the lead's share of the evidence over the whole record." +
+      (bands.length ? " Shaded bands: the parts of the beat (P, PR, QRS, ST, T) as measured on " +
+        "the median beat." : " The parts of the beat are not known for this result.")),
     h("div", { class: "mb-grid-wrap" }, beatColumns(map.leads).map((col) =>
-      h("div", { class: "mb-col" }, col.map((l) => cells.get(l)), ticks()))),
+      h("div", { class: "mb-col" }, col.map((l) => cells.get(l)), ticks(), partsRow()))),
     h("p", { class: "mb-legend small muted" },
       h("span", { class: "mb-key for", "aria-hidden": "true" }), "evidence for the finding",
       h("span", { class: "mb-key against", "aria-hidden": "true" }), "against it"));
