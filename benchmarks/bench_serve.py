@@ -200,9 +200,22 @@ def main() -> int:
                     load.refresh_ids()
             t = threading.Thread(target=refresher, daemon=True)
             t.start()
+            t_mix = time.perf_counter()
             wall, out = _run(load, kinds, args.concurrency)
             stop.set()
             rps = _report("clinic mix", wall, out)
+            while True:  # the queue the mix left behind
+                items = load.client().get("/api/v1/ecgs", params={"limit": 500},
+                                          headers=load.doc).json()["items"]
+                if all(e["status"] in ("done", "failed") for e in items):
+                    break
+                time.sleep(0.5)
+            drained = time.perf_counter() - t_mix
+            done = sum(e["status"] == "done" for e in items)
+            print(f"\nworker: {done} ECGs interpreted (with explanations of every finding), "
+                  f"{sum(e['status'] == 'failed' for e in items)} failed; queue empty "
+                  f"{drained - wall:.1f} s after the mix ended "
+                  f"({done / drained * 60:.0f} ECGs/min while serving the mix)")
             print(f"\nmix throughput = {rps / base_rps:.2f} x the health-check baseline")
             errors = sum(1 for _, _, s in out + base if s >= 400)
             return 1 if errors else 0
