@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -200,7 +201,7 @@ def main() -> int:
                     load.refresh_ids()
             t = threading.Thread(target=refresher, daemon=True)
             t.start()
-            t_mix = time.perf_counter()
+            t_mix, mix_start = time.perf_counter(), datetime.now(UTC)
             wall, out = _run(load, kinds, args.concurrency)
             stop.set()
             rps = _report("clinic mix", wall, out)
@@ -211,7 +212,8 @@ def main() -> int:
                     break
                 time.sleep(0.5)
             drained = time.perf_counter() - t_mix
-            done = sum(e["status"] == "done" for e in items)
+            done = sum(e["status"] == "done" and datetime.fromisoformat(e["processed_at"])
+                       >= mix_start for e in items)
             print(f"\nworker: {done} ECGs interpreted (with explanations of every finding), "
                   f"{sum(e['status'] == 'failed' for e in items)} failed; queue empty "
                   f"{drained - wall:.1f} s after the mix ended "
