@@ -18,6 +18,8 @@ features (benchmarks/train_measure_reversal_lall.py), evaluated here from numpy 
 
 from __future__ import annotations
 
+import base64
+import io
 from functools import lru_cache
 
 import numpy as np
@@ -35,6 +37,7 @@ __all__ = [
     "limb_features",
     "swap_leads",
     "tree_score",
+    "trees_from_b64",
 ]
 
 LIMB_SWAPS = ("LA/RA", "LA/LL", "RA/LL")
@@ -189,14 +192,19 @@ def tree_score(x: np.ndarray, trees: dict[str, np.ndarray]) -> float:
     return float(1.0 / (1.0 + np.exp(-raw)))
 
 
+def trees_from_b64(blob: str) -> dict[str, np.ndarray]:
+    """The tree arrays from their base64 .npz text (no pickle)."""
+    with np.load(io.BytesIO(base64.b64decode(blob)), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
 @lru_cache(maxsize=1)
 def _lall_trees() -> tuple[dict[str, np.ndarray], float] | None:
     try:
         from ecglens.measure import reversal_lall_weights as t
     except ImportError:  # not trained: the linear model scores LA/LL
         return None
-    keys = ("split_feature", "split_threshold", "left", "right", "leaf", "depth")
-    return {k: getattr(t, k.upper()) for k in keys}, float(t.THRESHOLD)
+    return trees_from_b64(t.TREES_NPZ_B64), float(t.THRESHOLD)
 
 
 def decision_thresholds() -> dict[str, float]:
