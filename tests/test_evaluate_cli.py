@@ -38,5 +38,6 @@ def test_predict_json(ptbxl_dir: Path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert set(out["tasks"]) == {"all", "diagnostic", "subdiagnostic", "superdiagnostic",
                                  "form", "rhythm"}
-    assert out["model"]["name"] == "ptbxl-ensemble" and len(out["model"]["weights_sha256"]) == 11  # 9 networks, 2 form feature files
+    # nine networks and the form feature model's two files
+    assert out["model"]["name"] == "ptbxl-ensemble" and len(out["model"]["weights_sha256"]) == 11
     assert 18 < out["age_years"] < 95 and 0 <= out["sex_female_probability"] <= 1
