@@ -13,6 +13,8 @@ networks see, so training (PTB-XL arrays) and inference (``Predictor``) measure 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ecglens.measure.analysis import analyze
@@ -106,6 +108,13 @@ def feature_names() -> list[str]:
 
 def feature_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
     """Stacked summaries -> (n, n_features) float32 (NaN where unmeasured; trees handle it)."""
+    # reductions over unmeasured (all-NaN) leads or windows give NaN by design: no warnings
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _feature_matrix(s)
+
+
+def _feature_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
     meas = s["meas"].astype(np.float64)
     rhythm = s["rhythm"].astype(np.float64)
     fid = s["fid"].astype(np.int64)
@@ -141,12 +150,7 @@ def feature_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
         & (fid[:, 0] >= 0)[:, None]
 
     def masked(fn, w):
-        v = np.where(w[:, None, :], m, np.nan)
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return fn(v, axis=2)
+        return fn(np.where(w[:, None, :], m, np.nan), axis=2)
 
     fixed = np.stack([m[:, :, ms(t)] for t in _QRS_MS + _ST_T_MS], axis=2)
     rmax, qsmin = masked(np.nanmax, qrs_win), masked(np.nanmin, qrs_win)
@@ -165,18 +169,14 @@ def feature_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
     ch = [STANDARD_LEADS.index(f"V{i}") for i in range(1, 7)]
     v1, v5, v6 = (STANDARD_LEADS.index(x) for x in ("V1", "V5", "V6"))
     avl, v3 = STANDARD_LEADS.index("aVL"), STANDARD_LEADS.index("V3")
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            glob = [np.nanmax(p2p[:, li], axis=1), np.nanmax(p2p[:, ch], axis=1),
-                    np.nanmin(p2p[:, li], axis=1), np.nanmin(p2p[:, ch], axis=1),
-                    -qsmin[:, v1] + np.maximum(rmax[:, v5], rmax[:, v6]),
-                    rmax[:, avl] - qsmin[:, v3],
-                    np.nanmin(st[1], axis=1), np.nanmax(st[1], axis=1),
-                    (t_min < -0.1).sum(axis=1) * 1.0,
-                    (np.maximum(np.abs(t_max), np.abs(t_min)) < 0.1).sum(axis=1) * 1.0,
-                    np.nansum(p2p, axis=1)]
+    glob = [np.nanmax(p2p[:, li], axis=1), np.nanmax(p2p[:, ch], axis=1),
+            np.nanmin(p2p[:, li], axis=1), np.nanmin(p2p[:, ch], axis=1),
+            -qsmin[:, v1] + np.maximum(rmax[:, v5], rmax[:, v6]),  # Sokolow-Lyon
+            rmax[:, avl] - qsmin[:, v3],  # Cornell (R aVL + S V3)
+            np.nanmin(st[1], axis=1), np.nanmax(st[1], axis=1),
+            (t_min < -0.1).sum(axis=1) * 1.0,
+            (np.maximum(np.abs(t_max), np.abs(t_min)) < 0.1).sum(axis=1) * 1.0,
+            np.nansum(p2p, axis=1)]
     cols.append(np.stack(glob, axis=1))
     out = np.concatenate([c if c.ndim == 2 else c[:, None] for c in cols], axis=1)
     return out.astype(np.float32)
