@@ -210,5 +210,5 @@ def save_mlp(path: Path, mlp: FeatureMLP) -> str:
     """Write the MLP as float32 arrays (``np.savez``, no objects); returns its SHA-256."""
     arrays = {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in mlp.arrays().items()}
     with path.open("wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs: allow_pickle
     return sha256_file(path)
