@@ -139,3 +139,20 @@ def test_stored_outputs_and_current_measurements_give_the_card_form_auc(predicto
     assert got["n_records"] == card["form"]["n_records"]
     assert got["macro_auc"] == pytest.approx(card["form"]["macro_auc"], abs=0.01)
     assert got["macro_auc"] > 0.886 + 0.005  # above the networks alone (model card)
+
+
+def test_numpy_trees_equal_lightgbm(predictor, fold9) -> None:
+    """The run-time tree walk gives LightGBM's own raw scores (missing values included)."""
+    import gzip
+
+    lgb = pytest.importorskip("lightgbm")
+    from ecglens.models.trees import parse_lightgbm_text
+
+    entry = json.loads((BUNDLE / "bundle.json").read_text())["tasks"]["form"]["feature_model"]
+    doc = json.loads(gzip.decompress((BUNDLE / entry["gbm"]["file"]).read_bytes()))
+    feats = feature_matrix(summarise_batch(fold9.x)).astype(np.float64)
+    feats[::3, ::7] = np.nan  # exercise every missing-value branch
+    for lab in ("ABQRS", "PVC", "STE_"):
+        texts = doc["models"][lab]
+        want = sum(lgb.Booster(model_str=t).predict(feats, raw_score=True) for t in texts)
+        assert np.allclose(parse_lightgbm_text(texts).raw(feats), want, atol=1e-9), lab

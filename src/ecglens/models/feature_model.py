@@ -9,10 +9,12 @@ ensemble's logits::
     z = (1 - w) * z_networks + w * (a * z_gbm + (1 - a) * z_mlp) + logit_bias
 
 with the two scalars ``w`` (feature weight) and ``a`` (the boosters' share) chosen on the
-validation fold. Boosters are stored in LightGBM's text
-format inside a gzip-compressed JSON file, the MLP as plain arrays in an ``.npz`` read without pickle; the
-SHA-256 of both is in ``bundle.json`` and checked on every load. The feature term is constant
-in the signal for autograd, so it adds nothing to gradients: attributions explain the networks.
+validation fold. LightGBM trains the boosters; inference walks them with numpy
+(``ecglens.models.trees``), so LightGBM is not needed at run time. Boosters are stored in its
+text format inside a gzip-compressed JSON file, the MLP as plain arrays in an ``.npz`` read
+without pickle; the SHA-256 of both is in ``bundle.json`` and checked on every load. The
+feature term is constant in the signal for autograd, so it adds nothing to gradients:
+attributions explain the networks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ecglens.models.form_features import (
     feature_names,
     summarise_batch,
 )
+from ecglens.models.trees import Forest, parse_lightgbm_text
 
 __all__ = ["FeatureMLP", "FeatureModel", "load_feature_model", "save_gbm", "save_mlp"]
 
@@ -93,7 +96,7 @@ class FeatureModel:
     """Per-label boosters and an MLP over ``form_features``, and the blend weight."""
 
     labels: list[str]
-    boosters: list[list[Any]]  # per label (``labels`` order), lightgbm.Booster of each seed
+    boosters: list[tuple[Forest, int]]  # per label (``labels`` order): its seeds' trees, n seeds
     mlp: FeatureMLP
     weight: float
     gbm_share: float
@@ -108,9 +111,7 @@ class FeatureModel:
 
     def gbm_raw(self, features: np.ndarray) -> np.ndarray:
         """(B, n_features) -> (B, n_labels): each label's boosters' mean raw score."""
-        return np.stack([np.mean([b.predict(features, raw_score=True, num_threads=1)
-                                  for b in seeds], axis=0)
-                         for seeds in self.boosters], axis=1)
+        return np.stack([forest.raw(features) / n for forest, n in self.boosters], axis=1)
 
     def raw_from_features(self, features: np.ndarray) -> np.ndarray:
         """(B, n_features) -> (B, n_labels) raw scores (log-odds), the learners' blend."""
@@ -144,7 +145,7 @@ def _verified(folder: Path, name: str, sha256: str) -> Path:
     return path
 
 
-_LOADED: dict[tuple[str, str, str], tuple[list[list[Any]], FeatureMLP]] = {}
+_LOADED: dict[tuple[str, str, str], tuple[list[tuple[Forest, int]], FeatureMLP]] = {}
 
 
 def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -> FeatureModel:
@@ -152,8 +153,6 @@ def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -
     ``{"gbm": {"file", "sha256"}, "mlp": {"file", "sha256"}, "weight", "gbm_share"}`` and
     optionally ``"labels"``, the subset of the task's ``labels`` it scores (e.g. the form
     statements within ``all``). Files are verified on every load, parsed once per process."""
-    import lightgbm as lgb
-
     own = list(entry.get("labels", labels))
     unknown = [lab for lab in own if lab not in labels]
     if unknown:
@@ -164,15 +163,15 @@ def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -
     files = {gbm_path.name: entry["gbm"]["sha256"], mlp_path.name: entry["mlp"]["sha256"]}
     cache_key = (entry["gbm"]["sha256"], entry["mlp"]["sha256"], "|".join(own))
     if cache_key not in _LOADED:
-        _LOADED[cache_key] = _parse(gbm_path, mlp_path, own, lgb)
+        _LOADED[cache_key] = _parse(gbm_path, mlp_path, own)
     boosters, mlp = _LOADED[cache_key]
     return FeatureModel(labels=own, boosters=boosters, mlp=mlp, weight=float(entry["weight"]),
                         gbm_share=float(entry.get("gbm_share", 0.5)), files=files,
                         columns=columns)
 
 
-def _parse(gbm_path: Path, mlp_path: Path, labels: list[str],
-           lgb: Any) -> tuple[list[list[Any]], FeatureMLP]:
+def _parse(gbm_path: Path, mlp_path: Path,
+           labels: list[str]) -> tuple[list[tuple[Forest, int]], FeatureMLP]:
     try:
         doc = json.loads(gzip.decompress(gbm_path.read_bytes()))
     except (OSError, EOFError, json.JSONDecodeError) as exc:
@@ -184,7 +183,8 @@ def _parse(gbm_path: Path, mlp_path: Path, labels: list[str],
                          f"{FEATURE_VERSION} with {n_feat}")
     if list(doc["labels"]) != list(labels):
         raise ModelError(f"{gbm_path}: labels differ from the task's labels")
-    boosters = [[lgb.Booster(model_str=m) for m in doc["models"][lab]] for lab in labels]
+    boosters = [(parse_lightgbm_text(doc["models"][lab]), len(doc["models"][lab]))
+                for lab in labels]
     with np.load(mlp_path, allow_pickle=False) as z:
         mlp = FeatureMLP.from_arrays(z)
     if mlp.center.shape != (n_feat,) or mlp.layers[0][-1][0].shape[1] != len(labels):
