@@ -7,10 +7,13 @@
 
 ``extract`` runs the measurement stage on every PTB-XL record of folds 1-9 at 100 Hz (the
 networks' input) and caches the raw summaries (``ecglens.models.form_features.summarise``).
-``train`` fits one LightGBM classifier per form label on folds 1-8 only and writes the models in
-LightGBM's text format (no pickles). ``blend`` chooses the two blend scalars on fold 9, refits the
-form task's temperature, per-label offsets and thresholds on fold 9 (as for the networks) and
-writes the feature model with its SHA-256 into the bundle.
+``train`` fits, on folds 1-8 only (fold 8 as inner validation for tree counts and epochs),
+LightGBM boosters per form label (text format, no pickles) and a small MLP (plain arrays).
+``blend`` chooses the two blend scalars (a, w) on fold 9 and measures how optimistic that
+choice is (random halvings of fold 9), refits the temperature, per-label offsets and
+thresholds of ``form`` and ``all`` on fold 9 (as for the networks), installs both files with
+their SHA-256 into the bundle and re-scores both tasks into ``fold9_evaluation.json``.
+Needs ``pip install lightgbm`` (the test/bench extras); inference does not.
 """
 
 from __future__ import annotations
