@@ -28,6 +28,14 @@ def test_evaluate_json_keys(task: str, ptbxl_dir: Path, capsys) -> None:
         assert res["ece"] < 0.05
 
 
+def test_evaluate_text_survives_groups_without_an_auc(ptbxl_dir: Path, capsys) -> None:
+    # 60 records: some label and some age band have no positive, so no AUC there
+    rc = main(["evaluate", str(ptbxl_dir), "--task", "form", "--folds", "9", "--outputs",
+               str(STORED), "--bootstrap", "20", "--max-records", "60"])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.startswith("form: macro AUC") and "no CI" in out
+
+
 def test_evaluate_refuses_missing_fold(ptbxl_dir: Path, capsys) -> None:
     assert main(["evaluate", str(ptbxl_dir), "--task", "all", "--folds", "10"]) == 2
     assert "not available" in capsys.readouterr().err

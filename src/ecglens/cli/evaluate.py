@@ -32,16 +32,23 @@ def _run(args: argparse.Namespace) -> int:
         print_json(res)
         return 0
     if args.task == "age":
-        print(f"age: MAE {res['mae_years']:.2f} y (95% CI {res['mae_ci95'][0]:.2f}-"
-              f"{res['mae_ci95'][1]:.2f}) on {res['n_records']} records, folds {args.folds}")
+        lo, hi = res["mae_ci95"] or (None, None)
+        print(f"age: MAE {_num(res['mae_years'], '.2f')} y (95% CI {_num(lo, '.2f')}-"
+              f"{_num(hi, '.2f')}) on {res['n_records']} records, folds {args.folds}")
     else:
-        lo, hi = res["auc_ci95"]
-        print(f"{args.task}: macro AUC {res['macro_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}), "
-              f"ECE {res['ece']:.3f} on {res['n_records']} records, folds {args.folds}")
+        lo, hi = res["auc_ci95"] or (None, None)
+        ci = "no CI: too few positives" if lo is None else f"95% CI {_num(lo)}-{_num(hi)}"
+        print(f"{args.task}: macro AUC {_num(res['macro_auc'])} ({ci}), "
+              f"ECE {_num(res['ece'])} on {res['n_records']} records, folds {args.folds}")
     for k, v in res.get("subgroups", {}).items():
         metric = v.get("macro_auc", v.get("mae_years"))
-        print(f"  {k:>12}: n={v['n']:5d}  {metric:.3f}")
+        # a subgroup with no positive of any label has no AUC: say so instead of failing
+        print(f"  {k:>12}: n={v['n']:5d}  {_num(metric)}")
     return 0
+
+
+def _num(x: float | None, spec: str = ".3f") -> str:
+    return "—" if x is None else format(x, spec)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
