@@ -45,9 +45,9 @@ DEFAULT_TASK = "all"
 #: report that calls an 8 % probability "confident" misleads the reader.
 MIN_CONFIDENT_P = 0.5
 #: The bedside path answers in tens of milliseconds on one core: one resnet1d_wang member,
-#: calibrated on fold 9 on its own (fold-9 macro AUC 0.927 on the 71 statements against the
-#: nine-member ensemble's 0.929, at about a fifth of the cost). ``ptbxl-ensemble`` trades that
-#: speed for the ensemble.
+#: calibrated on fold 9 on its own (fold-9 macro AUC 0.927 on the 71 statements against 0.934
+#: for the nine-member ensemble with its measurement-feature form model, at about a fifth of the
+#: cost). ``ptbxl-ensemble`` trades that speed for the ensemble.
 DEFAULT_BUNDLE = "ptbxl-fast"
 
 
