@@ -9,17 +9,13 @@ Screenshots land in the test's tmp folder, or in ``$ECGLENS_SCREENSHOTS`` when s
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from serve_process import Server, cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -33,53 +29,18 @@ PASSWORD = "correct horse battery staple"
 PROCESSING_TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ecglens(*args: str, data_dir: Path, stdin: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "ecglens", *args, "--data-dir", str(data_dir)],
-                   input=stdin, text=True, check=True, capture_output=True, timeout=120)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("serve-data")
-    _ecglens("users", "add", "dr.lee", "--role", "clinician", "--password-stdin",
-             data_dir=data, stdin=PASSWORD + "\n")
-    _ecglens("users", "add", "tech.kim", "--role", "technician", "--password-stdin",
-             data_dir=data, stdin=PASSWORD + "\n")
-    _ecglens("users", "add", "it.admin", "--role", "admin", "--password-stdin",
-             data_dir=data, stdin=PASSWORD + "\n")
-    port = _free_port()
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "ecglens", "serve", "--data-dir", str(data),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    srv = Server(tmp_path_factory.mktemp("serve") / "data")
+    for user, role in (("dr.lee", "clinician"), ("tech.kim", "technician"),
+                       ("it.admin", "admin")):
+        cli("users", "add", user, "--role", role, "--password-stdin", *srv.store_args(),
+            stdin=PASSWORD + "\n")
+    srv.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("ecglens serve did not start:\n"
-                            + (data / "serve.log").read_text()[-3000:])
-            time.sleep(0.25)
-        yield base
+        yield srv.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ecglens.cli.serve import add_store_options, settings_from
+from ecglens.cli.serve import add_store_options, open_service
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,9 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from ecglens.serve.service import Service
-
-    svc = Service.open(settings_from(args))
-    svc.close()
+    with open_service(args):
+        pass  # opening the store migrates it
     print("database schema is up to date", file=sys.stderr)
     return 0

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ecglens.cli.common import _wfdb_companions, expand_inputs, print_json, progress, rel
-from ecglens.cli.serve import add_store_options, settings_from
+from ecglens.cli.serve import add_store_options, open_service
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,14 +38,12 @@ def record_files(main: Path) -> list[Path]:
 
 def _run(args: argparse.Namespace) -> int:
     from ecglens.serve.ingest import ingest
-    from ecglens.serve.service import Service
     from ecglens.serve.worker import Worker
 
     files, _ = expand_inputs(args.path)
-    svc = Service.open(settings_from(args, deidentify=args.deidentify))
     actor = f"cli:{getpass.getuser()}"
     rows: list[dict[str, object]] = []
-    try:
+    with open_service(args, deidentify=args.deidentify) as svc:
         for f in progress(files, desc="import"):
             spool = svc.store.new_spool()
             row: dict[str, object] = {"file": rel(f, args.path)}
@@ -60,8 +58,6 @@ def _run(args: argparse.Namespace) -> int:
             rows.append(row)
         if args.process:
             Worker(svc, "import").drain()
-    finally:
-        svc.close()
     if args.json:
         print_json(rows)
     new = sum(r["status"] == "new" for r in rows)

@@ -8,7 +8,7 @@ import getpass
 import sys
 
 from ecglens.cli.common import print_json
-from ecglens.cli.serve import add_store_options, settings_from
+from ecglens.cli.serve import add_store_options, open_service
 from ecglens.exceptions import EcglensError
 
 
@@ -33,16 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def _create(args: argparse.Namespace) -> int:
     from ecglens.serve import audit
     from ecglens.serve.accounts import create_key
-    from ecglens.serve.service import Service
 
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            key, clear = create_key(s, args.username, args.name)
-            audit.record(s, f"cli:{getpass.getuser()}", "key.create",
-                         detail=f"key {key.id} ({key.prefix}…) for {args.username}")
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        key, clear = create_key(s, args.username, args.name)
+        audit.record(s, f"cli:{getpass.getuser()}", "key.create",
+                     detail=f"key {key.id} ({key.prefix}…) for {args.username}")
     print(f"API key {key.id} for {args.username} ({args.name}); it is shown only now:",
           file=sys.stderr)
     print(clear)
@@ -52,19 +47,14 @@ def _create(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from ecglens.serve.service import Service
     from ecglens.serve.tables import ApiKey, User
 
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            rows = [{"id": k.id, "username": u, "name": k.name, "prefix": k.prefix,
-                     "revoked": k.revoked_at is not None}
-                    for k, u in s.execute(select(ApiKey, User.username)
-                                          .join(User, ApiKey.user_id == User.id)
-                                          .order_by(ApiKey.id))]
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        rows = [{"id": k.id, "username": u, "name": k.name, "prefix": k.prefix,
+                 "revoked": k.revoked_at is not None}
+                for k, u in s.execute(select(ApiKey, User.username)
+                                      .join(User, ApiKey.user_id == User.id)
+                                      .order_by(ApiKey.id))]
     if args.json:
         print_json(rows)
     else:
@@ -76,18 +66,13 @@ def _list(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     from ecglens.serve import audit
-    from ecglens.serve.service import Service
     from ecglens.serve.tables import ApiKey, utcnow
 
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            key = s.get(ApiKey, args.key_id)
-            if key is None:
-                raise EcglensError(f"no API key {args.key_id}")
-            key.revoked_at = key.revoked_at or utcnow()
-            audit.record(s, f"cli:{getpass.getuser()}", "key.revoke", detail=f"key {key.id}")
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        key = s.get(ApiKey, args.key_id)
+        if key is None:
+            raise EcglensError(f"no API key {args.key_id}")
+        key.revoked_at = key.revoked_at or utcnow()
+        audit.record(s, f"cli:{getpass.getuser()}", "key.revoke", detail=f"key {key.id}")
     print(f"API key {args.key_id} revoked", file=sys.stderr)
     return 0

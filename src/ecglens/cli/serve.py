@@ -7,11 +7,17 @@ database are) live here too.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecglens.serve.settings import Settings
+
+if TYPE_CHECKING:
+    from ecglens.serve.service import Service
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
@@ -24,13 +30,24 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
-    base = Settings()
     changes: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if args.data_dir is not None:
         changes["data_dir"] = args.data_dir
     if args.db is not None:
         changes["db_url"] = args.db
-    return Settings(**{**base.__dict__, **changes})
+    return dataclasses.replace(Settings(), **changes)
+
+
+@contextmanager
+def open_service(args: argparse.Namespace, **extra: Any) -> Iterator[Service]:
+    """The store the options name, migrated, closed again on leaving."""
+    from ecglens.serve.service import Service
+
+    svc = Service.open(settings_from(args, **extra))
+    try:
+        yield svc
+    finally:
+        svc.close()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

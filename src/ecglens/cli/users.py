@@ -7,8 +7,9 @@ import getpass
 import sys
 
 from ecglens.cli.common import print_json
-from ecglens.cli.serve import add_store_options, settings_from
+from ecglens.cli.serve import add_store_options, open_service
 from ecglens.exceptions import EcglensError
+from ecglens.serve.security import ROLES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="create a user (the first admin, say)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["technician", "clinician", "admin"])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of stdin (for scripts)")
     add.add_argument("--no-password", action="store_true",
@@ -25,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add.set_defaults(func=_add)
     st = actions.add_parser("set", help="change a user's role, disable/enable, new password")
     st.add_argument("username")
-    st.add_argument("--role", choices=["technician", "clinician", "admin"])
+    st.add_argument("--role", choices=ROLES)
     on_off = st.add_mutually_exclusive_group()
     on_off.add_argument("--disable", dest="active", action="store_false", default=None,
                         help="ends the user's sessions; their API keys stop working")
@@ -59,41 +60,29 @@ def _password(args: argparse.Namespace) -> str | None:
 def _add(args: argparse.Namespace) -> int:
     from ecglens.serve import audit
     from ecglens.serve.accounts import create_user
-    from ecglens.serve.service import Service
 
     password = _password(args)
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            user = create_user(s, args.username, args.role, password)
-            audit.record(s, f"cli:{getpass.getuser()}", "user.create",
-                         detail=f"{user.username} ({user.role})")
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        user = create_user(s, args.username, args.role, password)
+        audit.record(s, f"cli:{getpass.getuser()}", "user.create",
+                     detail=f"{user.username} ({user.role})")
     print(f"user {args.username} ({args.role}) created", file=sys.stderr)
     return 0
 
 
 def _set(args: argparse.Namespace) -> int:
     from ecglens.serve import audit
-    from ecglens.serve.accounts import update_user
-    from ecglens.serve.service import Service
+    from ecglens.serve.accounts import describe_update, update_user
 
     password = _password(args) if args.password_stdin else None
     if args.role is None and args.active is None and password is None:
         raise EcglensError("nothing to change: give --role, --disable/--enable or "
                            "--password-stdin")
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            update_user(s, args.username, role=args.role, active=args.active, password=password)
-            what = [f"role={args.role}"] * (args.role is not None) + \
-                [f"active={args.active}"] * (args.active is not None) + \
-                ["password"] * (password is not None)
-            audit.record(s, f"cli:{getpass.getuser()}", "user.update",
-                         detail=f"{args.username}: {', '.join(what)}")
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        update_user(s, args.username, role=args.role, active=args.active, password=password)
+        audit.record(s, f"cli:{getpass.getuser()}", "user.update",
+                     detail=describe_update(args.username, role=args.role, active=args.active,
+                                            password=password))
     print(f"user {args.username} changed", file=sys.stderr)
     return 0
 
@@ -101,16 +90,11 @@ def _set(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from ecglens.serve.service import Service
     from ecglens.serve.tables import User
 
-    svc = Service.open(settings_from(args))
-    try:
-        with svc.session() as s:
-            rows = [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
-                    for u in s.scalars(select(User).order_by(User.id))]
-    finally:
-        svc.close()
+    with open_service(args) as svc, svc.session() as s:
+        rows = [{"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+                for u in s.scalars(select(User).order_by(User.id))]
     if args.json:
         print_json(rows)
     else:

@@ -91,6 +91,14 @@ def logout(s: Session, token: str) -> None:
         sess.revoked = True
 
 
+def describe_update(username: str, *, role: str | None, active: bool | None,
+                    password: str | None) -> str:
+    """The audit detail of a user change; never the password itself."""
+    what = [f"role={role}"] * (role is not None) + [f"active={active}"] * (active is not None) \
+        + ["password"] * (password is not None)
+    return f"{username}: {', '.join(what)}"
+
+
 def update_user(s: Session, username: str, *, role: str | None = None,
                 active: bool | None = None, password: str | None = None) -> User:
     """Change a user's role, activity or password. Disabling a user ends their sessions and

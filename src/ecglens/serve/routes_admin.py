@@ -137,11 +137,10 @@ def change_user(username: Annotated[str, FPath(max_length=64)], body: UserPatch,
         with svc.session() as s:
             user = accounts.update_user(s, username, role=body.role, active=body.active,
                                         password=body.password)
-            what = [f"role={body.role}"] * (body.role is not None) + \
-                [f"active={body.active}"] * (body.active is not None) + \
-                ["password"] * (body.password is not None)
-            audit.record(s, who, "user.update", detail=f"{username}: {', '.join(what)}",
-                         client=client(request))
+            audit.record(s, who, "user.update", client=client(request),
+                         detail=accounts.describe_update(username, role=body.role,
+                                                         active=body.active,
+                                                         password=body.password))
             return _user_out(user)
     except accounts.AccountError as exc:
         raise HTTPException(404 if "no user" in str(exc) else 422, str(exc)) from None

@@ -219,20 +219,23 @@ def signal(ecg_id: EcgId, request: Request, svc: SvcDep,
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 
-def _interpretation(svc: Service, ecg_id: int) -> Interpretation:
-    with svc.session() as s:
-        ecg = _get(s, ecg_id)
-        if ecg.status != "done" or not ecg.result_json:
-            raise HTTPException(409, f"ECG {ecg_id} is not interpreted yet (status {ecg.status})")
-        return Interpretation.model_validate_json(ecg.result_json)
+def _result_json(ecg: Ecg) -> str:
+    """The stored interpretation; 409 while the ECG waits, is processed, or failed."""
+    if ecg.status != "done" or not ecg.result_json:
+        raise HTTPException(409, f"ECG {ecg.id} is not interpreted yet (status {ecg.status})")
+    return ecg.result_json
 
 
-def _rendered(svc: Service, ecg_id: int, path: Path, kind: str) -> Path:
+def _interpretation(ecg: Ecg) -> Interpretation:
+    return Interpretation.model_validate_json(_result_json(ecg))
+
+
+def _rendered(svc: Service, ecg_row: Ecg, path: Path, kind: str) -> Path:
     """The report file, rendered once and kept beside the original."""
-    out = svc.store.derived_dir(ecg_id) / f"report.{kind}"
+    out = svc.store.derived_dir(ecg_row.id) / f"report.{kind}"
     if out.exists():
         return out
-    interp = _interpretation(svc, ecg_id)
+    interp = _interpretation(ecg_row)
     ecg = _read(path)
     from ecglens.report.pages import write_pdf, write_png
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -247,29 +250,32 @@ def _rendered(svc: Service, ecg_id: int, path: Path, kind: str) -> Path:
     return out
 
 
+def _report(ecg_id: int, request: Request, svc: Service, who: Principal, kind: str,
+            media_type: str) -> FileResponse:
+    ecg, path = _load(svc, ecg_id, who, f"ecg.report_{kind}", request)
+    return FileResponse(_rendered(svc, ecg, path, kind), media_type=media_type,
+                        filename=f"ecg-{ecg_id}.{kind}")
+
+
 @router.get("/{ecg_id}/report.pdf", response_class=FileResponse)
 def report_pdf(ecg_id: EcgId, request: Request, svc: SvcDep,
                who: Annotated[Principal, Depends(require("read"))]) -> FileResponse:
-    _, path = _load(svc, ecg_id, who, "ecg.report_pdf", request)
-    return FileResponse(_rendered(svc, ecg_id, path, "pdf"), media_type="application/pdf",
-                        filename=f"ecg-{ecg_id}.pdf")
+    return _report(ecg_id, request, svc, who, "pdf", "application/pdf")
 
 
 @router.get("/{ecg_id}/report.png", response_class=FileResponse)
 def report_png(ecg_id: EcgId, request: Request, svc: SvcDep,
                who: Annotated[Principal, Depends(require("read"))]) -> FileResponse:
-    _, path = _load(svc, ecg_id, who, "ecg.report_png", request)
-    return FileResponse(_rendered(svc, ecg_id, path, "png"), media_type="image/png",
-                        filename=f"ecg-{ecg_id}.png")
+    return _report(ecg_id, request, svc, who, "png", "image/png")
 
 
 @router.get("/{ecg_id}/fhir")
 def fhir(ecg_id: EcgId, request: Request, svc: SvcDep,
          who: Annotated[Principal, Depends(require("read"))]) -> Response:
     """The interpretation as a FHIR R4 Bundle (DiagnosticReport and Observations)."""
-    _load(svc, ecg_id, who, "ecg.fhir", request)
+    ecg, _ = _load(svc, ecg_id, who, "ecg.fhir", request)
     from ecglens.report.fhir import to_json
-    return Response(to_json(_interpretation(svc, ecg_id)), media_type="application/fhir+json")
+    return Response(to_json(_interpretation(ecg)), media_type="application/fhir+json")
 
 
 @router.get("/{ecg_id}/original")
@@ -295,9 +301,7 @@ def overread(ecg_id: EcgId, body: OverreadIn, request: Request, svc: SvcDep,
     """Confirm, reject or edit each finding, add statements, comment, and sign."""
     with svc.session() as s:
         ecg = _get(s, ecg_id)
-        if ecg.status != "done" or not ecg.result_json:
-            raise HTTPException(409, f"ECG {ecg_id} is not interpreted yet (status {ecg.status})")
-        known = {f["code"] for f in json.loads(ecg.result_json).get("findings", [])}
+        known = {f["code"] for f in json.loads(_result_json(ecg)).get("findings", [])}
         unknown = sorted({d.code for d in body.decisions} - known)
         if unknown:
             raise HTTPException(422, f"not findings of this ECG: {', '.join(unknown)} "

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecglens.interpret.result import Interpretation
+from ecglens.serve.security import Role
 from ecglens.serve.tables import Ecg, Overread
 
 Status = Literal["queued", "processing", "done", "failed"]
@@ -133,12 +134,12 @@ class Me(BaseModel):
 
 class UserIn(_In):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
-    role: Literal["technician", "clinician", "admin"]
+    role: Role
     password: str | None = Field(default=None, max_length=1024)
 
 
 class UserPatch(_In):
-    role: Literal["technician", "clinician", "admin"] | None = None
+    role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, max_length=1024)
 
