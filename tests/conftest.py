@@ -12,8 +12,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _origin_checkout() -> Path | None:
+    """The local checkout this clone was made from (``git clone . /tmp/x``), if any."""
+    try:
+        url = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                             capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    except OSError:
+        return None
+    path = Path(url.removeprefix("file://"))
+    return path.resolve() if url and path.is_dir() else None
+
+
 def data_root() -> Path:
-    root = Path(os.environ.get("ECGLENS_DATA", ROOT.parent / "shared" / "data"))
+    if "ECGLENS_DATA" in os.environ:
+        root = Path(os.environ["ECGLENS_DATA"])
+    else:
+        # beside this checkout, or beside the checkout a local clone was made from
+        root = ROOT.parent / "shared" / "data"
+        origin = _origin_checkout()
+        if not (root / "formats").is_dir() and origin is not None:
+            root = origin.parent / "shared" / "data" if (
+                origin.parent / "shared" / "data" / "formats").is_dir() else root
     if not (root / "formats").is_dir():
         pytest.fail(
             f"real ECG data not found at {root}: set ECGLENS_DATA to the shared data folder "
