@@ -163,7 +163,7 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     indiv = windows[~np.isnan(windows).any(axis=(1, 2))]
     med_use = np.where(usable[:, None], med, 0.0)
     indiv = np.where(usable[None, :, None], indiv, 0.0)
-    fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats_p=indiv, rr_irregular=irr)
+    fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats=indiv, rr_irregular=irr)
 
     meas = _measurements(fid, med_use, leads, fs, rr_s, rr.size, usable)
     rev = _reversal(med_use, leads, fid, fs)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ecglens.signal.filters import lowpass
 
-__all__ = ["Fiducials", "delineate"]
+__all__ = ["Fiducials", "delineate", "qrs_bounds", "spatial_velocity"]
 
 # thresholds as fractions of (peak - noise) of the spatial velocity; chosen on odd LUDB records
 CORE_FRACTION = 0.20
@@ -32,12 +32,8 @@ PACE_HALF_S = 0.006
 # pacing spike of record 45 is 2.3
 ATRIAL_PACE_RATIO = 1.5
 ATRIAL_PACE_LEAD_S = 0.08  # ...and only this far before the R peak (the QRS upstroke is excluded)
-PER_LEAD = False
 HUMP_FRACTION = 0.1  # a second velocity hump above this (of peak) is still QRS (see _foot)
 QRS_LP_HZ = 40.0
-LEAD_MIN_FRACTION = 0.3
-LEAD_ON_FRACTION = 0.05
-LEAD_OFF_FRACTION = 0.05
 EDGE_GAP_S = 0.002
 QRS_ON_LAG_S = 0.008
 QRS_OFF_LAG_S = 0.006
@@ -52,6 +48,8 @@ P_LEAD_WEIGHT = 0.4  # weight of the second-earliest lead onset against the spat
 P_LEAD_HALF_S = 0.07  # each lead's P apex is sought this far either side of the spatial apex
 GAP_S = 0.025  # a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
 PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
+BEAT_WEIGHT = 0.5  # weight of the median of single-beat QRS boundaries against the median beat's
+MIN_BEATS_QRS = 3
 
 
 @dataclass
@@ -163,36 +161,54 @@ def remove_pacing_spikes(med: np.ndarray, fs: float, r: int) -> tuple[np.ndarray
     return out, spikes
 
 
-def _run(above: np.ndarray, start: int, direction: int, stop: int) -> int:
-    """Last index reached from start in direction while above stays true (no gaps), up to stop."""
-    i = start
-    while i != stop and above[i + direction]:
-        i += direction
-    return i
+def spatial_velocity(x: np.ndarray, fs: float) -> np.ndarray:
+    """Root of the summed squared QRS_LP_HZ-low-passed slopes over leads (mV/s).
 
-
-def _per_lead_edges(slope: np.ndarray, on: int, off: int, edge: int, gap: int, lo: int, hi: int,
-                    fs: float) -> tuple[int, int]:
-    """QRS onset/offset in each lead, combined as the second-earliest onset / second-latest offset.
-
-    Each lead's boundary is where its own slope falls below a fraction of its own steepest QRS
-    slope; leads whose QRS is small next to the largest one are left out (their boundary is
-    noise). Taking the second extreme, not the first, ignores one outlying lead.
+    x: leads × samples, or beats × leads × samples (one filter call for all beats).
     """
-    a = np.abs(slope)
-    a0, a1 = max(on - int(0.01 * fs), 0), min(off + int(0.01 * fs), a.shape[1] - 1)
-    pk = a[:, a0:a1 + 1].max(axis=1)
-    pos = a0 + a[:, a0:a1 + 1].argmax(axis=1)
-    big = np.flatnonzero(pk >= LEAD_MIN_FRACTION * pk.max())
-    if big.size < 3:
-        return on, off
-    ons, offs = [], []
-    for k in big:  # ≤ 12 leads
-        ons.append(_extent(a[k] > LEAD_ON_FRACTION * pk[k], int(pos[k]), gap, -1,
-                           max(on - edge, lo)))
-        offs.append(_extent(a[k] > LEAD_OFF_FRACTION * pk[k], int(pos[k]), gap, +1,
-                            min(off + edge, hi)))
-    return int(np.sort(ons)[1]), int(np.sort(offs)[-2])
+    flat = x.reshape(-1, x.shape[-1])
+    lp = lowpass(flat.T, fs, QRS_LP_HZ).T.reshape(x.shape)
+    slope = np.diff(lp, axis=-1, prepend=lp[..., :1]) * fs
+    return np.sqrt((slope * slope).sum(axis=-2))
+
+
+def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[int, int] | str:
+    """QRS onset and offset from one beat's spatial velocity (R at r), or why there is none.
+
+    ``spikes`` are pacemaker spikes already bridged in the beat (see remove_pacing_spikes).
+    """
+    n = sv.size
+    ms = fs / 1000.0
+    lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
+    # a ventricular pacing spike starts the paced QRS: the complex begins after it, as
+    # cardiologists annotate it
+    v_spikes = [k for k in spikes if lo <= k]
+    if v_spikes:
+        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
+    core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
+    peak_i = core.start + int(np.argmax(sv[core]))
+    peak = sv[peak_i]
+    noise = float(np.percentile(sv, 10))
+    if peak <= 3 * noise or peak <= 0:
+        return "no QRS complex distinguishable from noise in the median beat"
+    gap = max(int(GAP_S * fs), 1)
+    # stage 1: the robust core of the complex at a high threshold (dips shorter than GAP_S merge)
+    core_thr = noise + CORE_FRACTION * (peak - noise)
+    on = _extent(sv > core_thr, peak_i, gap, -1, lo)
+    off = _extent(sv > core_thr, peak_i, gap, +1, hi)
+    # stage 2: follow the slope down to a low threshold, without gaps and at most EDGE_S, so a
+    # low threshold finds the true foot of the complex but cannot run into the P or T wave
+    edge = int(EDGE_S * fs)
+    g2 = max(int(EDGE_GAP_S * fs), 1)
+    hump = noise + HUMP_FRACTION * (peak - noise)
+    on = _foot(sv, noise + QRS_ON_FRACTION * (peak - noise), on, g2, -1, edge, lo, hump)
+    off = _foot(sv, noise + QRS_OFF_FRACTION * (peak - noise), off, g2, +1, edge, hi, hump)
+    # threshold crossings sit inside the true boundaries, where the complex has already
+    # gathered some slope; move them out by the mean lag measured on odd LUDB records
+    # (but never back into a bridged pacing spike)
+    on = max(on - round(QRS_ON_LAG_S * fs), lo if v_spikes else 0)
+    off = min(off + round(QRS_OFF_LAG_S * fs), n - 1)
+    return on, off
 
 
 def delineate(
@@ -201,14 +217,15 @@ def delineate(
     fs: float,
     rr_s: float,
     *,
-    beats_p: np.ndarray | None = None,
+    beats: np.ndarray | None = None,
     rr_irregular: bool = False,
 ) -> Fiducials:
     """Global fiducials of the median beats ``med`` (leads × samples, mV) with R at index r.
 
     Args:
-        beats_p: individual dominant beats (beats × leads × samples, same frame) for the P-wave
-            reproducibility test; None skips that part of the test.
+        beats: individual dominant beats (beats × leads × samples, same frame): each one's QRS
+            is measured too, and they feed the P-wave reproducibility test; None uses the
+            median beat alone.
         rr_irregular: rhythm irregularity from the RR series; makes the P presence test stricter.
     """
     fid = Fiducials()
@@ -219,43 +236,22 @@ def delineate(
         return fid
     med, spikes = remove_pacing_spikes(med, fs, r)
     fid.pacing_spikes = spikes
-    qrs_lp = lowpass(med.T, fs, QRS_LP_HZ).T
-    slope = np.diff(qrs_lp, axis=1, prepend=qrs_lp[:, :1]) * fs
-    sv = np.sqrt((slope * slope).sum(axis=0))
-    lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
-    # a ventricular pacing spike starts the paced QRS: the complex begins after it, as
-    # cardiologists annotate it
-    v_spikes = [k for k in spikes if lo <= k]
-    a_spikes = [k for k in spikes if k < lo]  # atrial pacing: before the QRS window
-    if v_spikes:
-        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
-    core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
-    peak_i = core.start + int(np.argmax(sv[core]))
-    peak = sv[peak_i]
-    noise = float(np.percentile(sv, 10))
-    if peak <= 3 * noise or peak <= 0:
-        fid.reasons["qrs"] = "no QRS complex distinguishable from noise in the median beat"
+    bounds = qrs_bounds(spatial_velocity(med, fs), r, fs, spikes)
+    if isinstance(bounds, str):
+        fid.reasons["qrs"] = bounds
         return fid
-    gap = max(int(GAP_S * fs), 1)
-    # stage 1: the robust core of the complex at a high threshold (dips shorter than GAP_S merge)
-    core_thr = noise + CORE_FRACTION * (peak - noise)
-    on = _extent(sv > core_thr, peak_i, gap, -1, lo)
-    off = _extent(sv > core_thr, peak_i, gap, +1, hi)
-    # stage 2: follow the slope down to a low threshold, without gaps and at most EDGE_S, so a
-    # low threshold finds the true foot of the complex but cannot run into the P or T wave
-    edge = int(EDGE_S * fs)
-    if PER_LEAD:
-        on, off = _per_lead_edges(slope, on, off, edge, gap, lo, hi, fs)
-    else:
-        g2 = max(int(EDGE_GAP_S * fs), 1)
-        hump = noise + HUMP_FRACTION * (peak - noise)
-        on = _foot(sv, noise + QRS_ON_FRACTION * (peak - noise), on, g2, -1, edge, lo, hump)
-        off = _foot(sv, noise + QRS_OFF_FRACTION * (peak - noise), off, g2, +1, edge, hi, hump)
-    # threshold crossings sit inside the true boundaries, where the complex has already
-    # gathered some slope; move them out by the mean lag measured on odd LUDB records
-    # (but never back into a bridged pacing spike)
-    on = max(on - round(QRS_ON_LAG_S * fs), lo if v_spikes else 0)
-    off = min(off + round(QRS_OFF_LAG_S * fs), n - 1)
+    on, off = bounds
+    lo = max(r - int(150 * ms), 1)
+    a_spikes = [k for k in spikes if k < lo]  # atrial pacing: before the QRS window
+    if beats is not None and not spikes and beats.shape[0] >= MIN_BEATS_QRS:
+        # the reference the cardiologists give is a median over single beats: measuring each
+        # dominant beat too and averaging the two estimates lowers the spread (their errors
+        # correlate 0.9, not 1); paced records keep the median beat, whose spikes are bridged
+        each = [qrs_bounds(v, r, fs, []) for v in spatial_velocity(beats, fs)]
+        ok = np.array([e for e in each if not isinstance(e, str)])
+        if ok.shape[0] >= MIN_BEATS_QRS:
+            on = round((1 - BEAT_WEIGHT) * on + BEAT_WEIGHT * float(np.median(ok[:, 0])))
+            off = round((1 - BEAT_WEIGHT) * off + BEAT_WEIGHT * float(np.median(ok[:, 1])))
     fid.qrs_on, fid.qrs_off = on, off
 
     # isoelectric level per lead: the PR segment just before QRS onset
@@ -269,7 +265,7 @@ def delineate(
         # small and merges with the spike's after-potential; report it unmeasured, not invented
         fid.reasons["p"] = "atrial pacing spike before the QRS: the paced P wave is not measured"
     else:
-        _delineate_p(fid, med, slow, on, r, fs, rr_s, beats_p, base, rr_irregular)
+        _delineate_p(fid, med, slow, on, r, fs, rr_s, beats, base, rr_irregular)
     rr_n = int(rr_s * fs)
     # T wave: between QRS offset and the earliest of 650 ms after onset, 80 % of RR after R and
     # the next beat's P onset
