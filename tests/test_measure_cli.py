@@ -24,6 +24,19 @@ def test_json_keys(ludb_dir: Path, capsys) -> None:  # type: ignore[no-untyped-d
     assert set(out["lead_reversal"]) >= {"suspected", "confidence", "scores"}
 
 
+def test_pacing_is_reported(ludb_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # LUDB 45 is AV-sequentially paced (ludb.csv), LUDB 1 is not
+    assert main(["measure", str(ludb_dir / "data" / "45.hea"), "--json"]) == 0
+    paced = json.loads(capsys.readouterr().out)
+    assert paced["pacing"]["paced"] is True
+    assert any(t < -150 for t in paced["pacing"]["spikes_ms_from_r"])  # the atrial spike
+    assert paced["pr_ms"] is None and "pacing" in paced["not_measured"]["pr_ms"]
+    assert main(["measure", str(ludb_dir / "data" / "45.hea")]) == 0
+    assert "pacemaker spikes at" in capsys.readouterr().out
+    assert main(["measure", str(ludb_dir / "data" / "1.hea"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pacing"] == {"paced": False, "spikes_ms_from_r": []}
+
+
 def test_text_output(formats_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     f = formats_dir / "physionet-challenge"
     first = min(f.glob("*.hea"))

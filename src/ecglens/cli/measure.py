@@ -33,6 +33,12 @@ def measure_file(path: Path) -> dict[str, Any]:
         "rr_irregular": res.rr_irregular,
         "p_waves_present": res.p_waves_present,
     }
+    ms = 1000.0 / res.fs
+    out["pacing"] = {
+        "paced": res.paced,
+        # spike times relative to the R peak of the median beat: negative = before it
+        "spikes_ms_from_r": [round((k - res.median_r_index) * ms, 1) for k in res.pacing_spikes],
+    }
     return out
 
 
@@ -48,6 +54,10 @@ def _print_text(d: dict[str, Any]) -> None:
         print(f"{'lead reversal':>18}: {lr['suspected']} suspected (confidence {lr['confidence']:.2f})")
     else:
         print(f"{'lead reversal':>18}: none suspected")
+    sp = d["pacing"]["spikes_ms_from_r"]
+    if sp:
+        print(f"{'pacing':>18}: pacemaker spikes at " + ", ".join(f"{t:+g}" for t in sp)
+              + " ms from R")
 
 
 def _run(args: argparse.Namespace) -> int:
