@@ -18,7 +18,7 @@ from ecglens.measure.beats import (
     median_of_windows,
     rr_irregularity,
 )
-from ecglens.measure.delineate import Fiducials, delineate
+from ecglens.measure.delineate import IRREGULAR_RR, Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
 from ecglens.measure.results import LeadReversal, Measurements, Quality
 from ecglens.measure.reversal import detect_reversal
@@ -32,7 +32,6 @@ __all__ = ["WORK_FS", "Analysis", "analyze", "measure"]
 WORK_FS = 500.0
 MIN_FS = 100.0
 BEFORE_S, AFTER_S = 0.45, 0.75  # median-beat window around R
-IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
 REVERSAL_FS = 100.0
 
 
@@ -57,6 +56,13 @@ class Analysis:
     #: pacemaker spikes found in the median beats (indices in the median frame at ``ecg.fs``);
     #: non-empty means the record is paced: spikes are bridged, never taken for P or QRS onset
     pacing_spikes: tuple[int, ...] = ()
+    #: the evidence of the P-wave presence test (delineate.p_wave_present): spatial amplitude of
+    #: the largest atrial deflection, its median beat-to-beat correlation, the RR irregularity
+    #: (median successive difference / median RR) and RR coefficient of variation
+    p_amplitude_mv: float = 0.0
+    p_reproducibility: float | None = None
+    rr_irregularity: float = 0.0
+    rr_cv: float = 0.0
 
     @property
     def paced(self) -> bool:
@@ -153,7 +159,10 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     not_v = np.array([t != "V" for t in beats.types])
     rr_sv = rr[not_v[1:] & not_v[:-1]]
     # ...unless most beats are "V": then they are more likely aberrant conduction than ectopy
-    irr = rr_irregularity(rr_sv if 2 * rr_sv.size >= rr.size else rr) > IRREGULAR_RR
+    rr_base = rr_sv if 2 * rr_sv.size >= rr.size else rr
+    irregularity = rr_irregularity(rr_base)
+    rr_cv = float(np.std(rr_base) / np.mean(rr_base)) if rr_base.size >= 2 else 0.0
+    irr = irregularity > IRREGULAR_RR
     dom = r[beats.dominant]
     windows = beat_windows(filt, dom, fs, BEFORE_S, AFTER_S)
     med = median_of_windows(windows)
@@ -163,7 +172,8 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
     indiv = windows[~np.isnan(windows).any(axis=(1, 2))]
     med_use = np.where(usable[:, None], med, 0.0)
     indiv = np.where(usable[None, :, None], indiv, 0.0)
-    fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats=indiv, rr_irregular=irr)
+    fid = delineate(med_use, ridx, fs, float(np.median(rr)), beats=indiv,
+                    rhythm=(irregularity, rr_cv))
 
     meas = _measurements(fid, med_use, leads, fs, rr_s, rr.size, usable)
     rev = _reversal(med_use, leads, fid, fs)
@@ -176,7 +186,7 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
         every = beat_windows(filt, r, fs, BEFORE_S, AFTER_S)
         for k, w in enumerate(every):  # one delineation per beat, opt-in
             f = delineate(np.where(usable[:, None], np.nan_to_num(w), 0.0), ridx, fs,
-                          float(np.median(rr)), rr_irregular=irr)
+                          float(np.median(rr)), rhythm=(irregularity, rr_cv))
             offset = int(r[k]) - ridx  # beat frame -> record samples (internal rate)
             inside = {key: (v + offset if v is not None and 0 <= v + offset < x.shape[0]
                             else None) for key, v in f.as_dict().items()}
@@ -198,6 +208,10 @@ def analyze(ecg: ECG, *, per_beat: bool = False) -> Analysis:
         fs=ecg.fs,
         beat_fiducials=per,
         pacing_spikes=tuple(round(k * scale) for k in fid.pacing_spikes),
+        p_amplitude_mv=fid.p_amplitude_mv,
+        p_reproducibility=fid.p_reproducibility,
+        rr_irregularity=irregularity,
+        rr_cv=rr_cv,
     )
 
 

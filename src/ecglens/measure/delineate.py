@@ -19,7 +19,8 @@ import numpy as np
 
 from ecglens.signal.filters import lowpass
 
-__all__ = ["Fiducials", "delineate", "qrs_bounds", "spatial_velocity"]
+__all__ = ["Fiducials", "delineate", "p_presence_features", "p_wave_present", "qrs_bounds",
+           "spatial_velocity"]
 
 # thresholds as fractions of (peak - noise) of the spatial velocity; chosen on odd LUDB records
 CORE_FRACTION = 0.20
@@ -39,8 +40,11 @@ QRS_ON_LAG_S = 0.008
 QRS_OFF_LAG_S = 0.006
 P_MIN_AMP_MV = 0.04
 T_MIN_AMP_MV = 0.04
-P_REPRO_REGULAR = 0.4
-P_REPRO_IRREGULAR = 0.65
+IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
+# P-absence logistic model (p_wave_present): benchmarks/train_measure_p_presence.py prints these
+P_ABSENT_COEF = (-6.7810, -1.8430, -1.9740, 27.9231, -9.6910)
+P_ABSENT_INTERCEPT = -2.3992
+P_ABSENT_LOGIT = 0.5485
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.09  # and after its steepest fall
 P_LEAD_MIN_FRACTION = 0.2  # leads whose P is this fraction of the largest give a lead onset
@@ -218,7 +222,7 @@ def delineate(
     rr_s: float,
     *,
     beats: np.ndarray | None = None,
-    rr_irregular: bool = False,
+    rhythm: tuple[float, float] = (0.0, 0.0),
 ) -> Fiducials:
     """Global fiducials of the median beats ``med`` (leads × samples, mV) with R at index r.
 
@@ -226,7 +230,8 @@ def delineate(
         beats: individual dominant beats (beats × leads × samples, same frame): each one's QRS
             is measured too, and they feed the P-wave reproducibility test; None uses the
             median beat alone.
-        rr_irregular: rhythm irregularity from the RR series; makes the P presence test stricter.
+        rhythm: (rr_irregularity, RR coefficient of variation) of the record's supraventricular
+            beats, for the P presence test: an irregular rhythm needs a clearer P wave.
     """
     fid = Fiducials()
     n = med.shape[1]
@@ -265,7 +270,7 @@ def delineate(
         # small and merges with the spike's after-potential; report it unmeasured, not invented
         fid.reasons["p"] = "atrial pacing spike before the QRS: the paced P wave is not measured"
     else:
-        _delineate_p(fid, med, slow, on, r, fs, rr_s, beats, base, rr_irregular)
+        _delineate_p(fid, med, slow, on, r, fs, rr_s, beats, base, rhythm)
     rr_n = int(rr_s * fs)
     # T wave: between QRS offset and the earliest of 650 ms after onset, 80 % of RR after R and
     # the next beat's P onset
@@ -316,23 +321,34 @@ def _p_lead_onset(seg: np.ndarray, pk: int, span: int, reach: int, fs: float) ->
     return int(np.sort(ons)[1])
 
 
-def p_wave_present(amp: float, repro: float | None, rr_irregular: bool) -> bool:
+def p_wave_present(amp: float, repro: float | None, irregularity: float, rr_cv: float) -> bool:
     """P-wave presence test on the median beat's atrial window.
 
-    A P wave must be visible (≥ 40 µV spatial amplitude) and reproducible beat to beat. With an
-    irregular rhythm (suspected AF) it must be clearly reproducible; with too few beats to check
-    reproducibility an irregular rhythm means no P wave is claimed.
+    A P wave must be visible (≥ 40 µV spatial amplitude). Then a logistic model weighs its
+    beat-to-beat reproducibility and amplitude against the rhythm's irregularity (median
+    successive RR difference, and the RR coefficient of variation): fibrillatory waves are not
+    locked to the QRS, so they average out of the median beat and correlate poorly with single
+    beats, and the ventricular rhythm is irregular. Fit on PTB-XL folds 1–8 (AFIB against sinus
+    rhythm), threshold at 1 % of sinus records called P-less there
+    (``benchmarks/train_measure_p_presence.py``). With too few beats to check reproducibility,
+    an irregular rhythm means no P wave is claimed.
     """
     if amp < P_MIN_AMP_MV:
         return False
     if repro is None:
-        return not rr_irregular
-    return repro >= (P_REPRO_IRREGULAR if rr_irregular else P_REPRO_REGULAR)
+        return irregularity <= IRREGULAR_RR
+    x = p_presence_features(amp, repro, irregularity, rr_cv)
+    return P_ABSENT_INTERCEPT + float(np.dot(P_ABSENT_COEF, x)) < P_ABSENT_LOGIT
+
+
+def p_presence_features(amp: float, repro: float, irregularity: float, rr_cv: float) -> np.ndarray:
+    """Inputs of the P-absence model (see p_wave_present), in P_ABSENT_COEF's order."""
+    return np.array([repro, np.log(max(amp, 1e-3)), irregularity, rr_cv, repro * rr_cv])
 
 
 def _delineate_p(
     fid: Fiducials, med: np.ndarray, slow: np.ndarray, on: int, r: int, fs: float, rr_s: float,
-    beats_p: np.ndarray | None, base: np.ndarray, rr_irregular: bool,
+    beats_p: np.ndarray | None, base: np.ndarray, rhythm: tuple[float, float],
 ) -> None:
     ms = fs / 1000.0
     # stop 20 ms before the QRS: the 15 Hz low-pass smears the QRS about that far back
@@ -366,7 +382,7 @@ def _delineate_p(
         den = np.sqrt((w * w).sum(axis=(1, 2)) * (ref * ref).sum()) + 1e-12
         repro = float(np.median(num / den))
     fid.p_amplitude_mv, fid.p_reproducibility = amp, repro
-    if not p_wave_present(amp, repro, rr_irregular):
+    if not p_wave_present(amp, repro, *rhythm):
         shown = "n/a" if repro is None else f"{repro:.2f}"
         fid.reasons["p"] = ("no P wave: atrial activity is absent or not locked to the QRS "
                             f"(amplitude {amp:.3f} mV, beat-to-beat correlation {shown})")
