@@ -253,7 +253,7 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     for rule, idx in (("second-earliest/second-latest (issue reference)", 2),
                       ("plain min/max", 3)):
         print(f"\n   reference rule: {rule}")
-        print(f"   {'method':<10} {'subset':<14} " + "".join(f"{k:>27}" for k in KEYS))
+        print(f"   {'method':<12} {'subset':<14} " + "".join(f"{k:>27}" for k in KEYS))
         methods = [("ecglens", 1)] + ([] if skip_nk else [("NeuroKit2", 4)]) + (
             [] if why_not else [("ecgdeli", 6), ("ecgdeli-sync", 7)])
         for name, mi in methods:
@@ -266,8 +266,8 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
                              and r[mi] is not None and r[mi][k] is not None
                              and r[idx][k] is not None]
                     cells.append(f"{stats(diffs):>27}")
-                print(f"   {name:<10} {sub:<14} " + "".join(cells))
-        print(f"   {'ecgdeli':<10} {'issue 3':<14} " + "".join(
+                print(f"   {name:<12} {sub:<14} " + "".join(cells))
+        print(f"   {'ecgdeli':<12} {'issue 3':<14} " + "".join(
             f"{'{:+6.0f} / {:5.0f} (quoted)'.format(*ECGDELI_QUOTED[k]):>27}" for k in KEYS))
     worst = sorted((r for r in rows if r[1]["qrs_ms"] is not None and r[2]["qrs_ms"] is not None),
                    key=lambda r: -abs(r[1]["qrs_ms"] - r[2]["qrs_ms"]))[:6]
