@@ -31,6 +31,9 @@ def test_pacing_is_reported(ludb_dir: Path, capsys) -> None:  # type: ignore[no-
     assert paced["pacing"]["paced"] is True
     assert any(t < -150 for t in paced["pacing"]["spikes_ms_from_r"])  # the atrial spike
     assert paced["pr_ms"] is None and "pacing" in paced["not_measured"]["pr_ms"]
+    # the reversal models were fit on non-paced ECGs: no verdict, but the scores stay visible
+    assert paced["lead_reversal"]["suspected"] is None
+    assert "paced" in paced["lead_reversal"]["not_assessed"] and paced["lead_reversal"]["scores"]
     assert main(["measure", str(ludb_dir / "data" / "45.hea")]) == 0
     assert "pacemaker spikes at" in capsys.readouterr().out
     assert main(["measure", str(ludb_dir / "data" / "1.hea"), "--json"]) == 0

@@ -52,6 +52,8 @@ def _print_text(d: dict[str, Any]) -> None:
     lr = d["lead_reversal"]
     if lr["suspected"]:
         print(f"{'lead reversal':>18}: {lr['suspected']} suspected (confidence {lr['confidence']:.2f})")
+    elif lr.get("not_assessed"):
+        print(f"{'lead reversal':>18}: {lr['not_assessed']}")
     else:
         print(f"{'lead reversal':>18}: none suspected")
     sp = d["pacing"]["spikes_ms_from_r"]

@@ -152,8 +152,11 @@ def interpret(
         ))
     findings.sort(key=lambda f: priority_key(f.code, f.probability))
 
+    # in a paced record a P wave hidden by an atrial spike is not evidence of its absence
+    p_known = analysis.p_waves_present or not analysis.paced
     facts = RhythmFacts(rr_irregular=analysis.rr_irregular,
-                        p_waves_present=analysis.p_waves_present, sex=ecg.patient.sex)
+                        p_waves_present=analysis.p_waves_present if p_known else None,
+                        sex=ecg.patient.sex)
     flags = check_consistency([f.code for f in findings], measurements, facts)
     by_code: dict[str, list[str]] = {}
     for flag in flags:

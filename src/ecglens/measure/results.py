@@ -34,6 +34,7 @@ class LeadReversal(BaseModel):
     suspected: str | None = None  # "LA/RA", "LA/LL", "RA/LL", "V1/V2", ... or None
     confidence: float = 0.0  # probability-like score of the suspected swap in [0, 1]
     scores: dict[str, float] = {}  # score of every swap that was tested
+    not_assessed: str | None = None  # why no verdict is given (the scores are then only shown)
 
 
 class Measurements(BaseModel):

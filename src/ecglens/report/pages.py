@@ -106,6 +106,8 @@ def _statement_lines(interp: Interpretation) -> list[tuple[str, str]]:
     if rev.suspected:
         out.append(((f"⚠ Suspected lead reversal {rev.suspected} "
                     f"({rev.confidence:.0%}) — check electrodes"), "#b00000"))
+    elif rev.not_assessed:
+        out.append((f"Lead reversal: {rev.not_assessed}", "#555555"))
     for flag in interp.consistency[:4]:
         out.append((f"⚠ {flag.message}", "#a05000"))
     return out

@@ -81,6 +81,8 @@ export function alerts(result) {
   if (lr.suspected) {
     add("danger", `Lead reversal suspected: ${lr.suspected}`,
       [`score ${percent(lr.confidence)}; check the electrode placement and repeat the recording`]);
+  } else if (lr.not_assessed) {
+    add("info", "Lead reversal not assessed", [lr.not_assessed]);
   }
   if (ab.caution && ab.caution.length) add("warning", "Caution: no finding is marked confident", ab.caution);
   const flags = result.consistency || [];
