@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import re
 import sys
 from pathlib import Path
@@ -23,27 +22,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import wfdb
+from bench_measure import ptbxl_dir  # the benchmark's own PTB-XL cache (unpacked once)
 from scipy.optimize import minimize
 
 from ecglens.measure import analyze
 from ecglens.measure import delineate as dl
 from ecglens.record import make_ecg
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("ECGLENS_DATA", ROOT.parent / "shared" / "data"))
-CACHE = Path(os.environ.get("ECGLENS_CACHE", ROOT / "cache"))
 SINUS_CALLED_ABSENT = 0.01
 L2 = 0.1
 
 
 def records(folds: list[int], n_sinus: int, seed: int = 0) -> pd.DataFrame:
-    d = CACHE / "ptbxl"
-    if not (d / ".unpacked-folds-1-9").exists():
-        import subprocess
-
-        subprocess.run([sys.executable, str(DATA / "ptbxl" / "unpack.py"), str(d)], check=True)
-        (d / ".unpacked-folds-1-9").touch()
-    db = pd.read_csv(d / "ptbxl_database.csv")
+    db = pd.read_csv(ptbxl_dir() / "ptbxl_database.csv")
     db = db[db.strat_fold.isin(folds)]
     codes = db.scp_codes.map(ast.literal_eval)
     af = db[codes.map(lambda c: "AFIB" in c)].assign(absent=True)
@@ -54,7 +45,7 @@ def records(folds: list[int], n_sinus: int, seed: int = 0) -> pd.DataFrame:
 
 def evidence(db: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Features (records with a P-window to test), labels, and the current rule's verdicts."""
-    d = CACHE / "ptbxl"
+    d = ptbxl_dir()
     x, y, now, ok = [], [], [], []
     for k, row in enumerate(db.itertuples()):
         rec = wfdb.rdrecord(str(d / row.filename_lr))
