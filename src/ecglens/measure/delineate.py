@@ -176,6 +176,13 @@ def spatial_velocity(x: np.ndarray, fs: float) -> np.ndarray:
     return np.sqrt((slope * slope).sum(axis=-2))
 
 
+def _qrs_search(r: int, fs: float, n: int) -> tuple[int, int]:
+    """The window a QRS is sought in: 150 ms before to 200 ms after R, inside the beat's n samples.
+    A pacing spike before it is atrial."""
+    ms = fs / 1000.0
+    return max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
+
+
 def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[int, int] | str:
     """QRS onset and offset from one beat's spatial velocity (R at r), or why there is none.
 
@@ -183,7 +190,7 @@ def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[in
     """
     n = sv.size
     ms = fs / 1000.0
-    lo, hi = max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
+    lo, hi = _qrs_search(r, fs, n)
     # a ventricular pacing spike starts the paced QRS: the complex begins after it, as
     # cardiologists annotate it
     v_spikes = [k for k in spikes if lo <= k]
@@ -246,8 +253,7 @@ def delineate(
         fid.reasons["qrs"] = bounds
         return fid
     on, off = bounds
-    lo = max(r - int(150 * ms), 1)
-    a_spikes = [k for k in spikes if k < lo]  # atrial pacing: before the QRS window
+    a_spikes = [k for k in spikes if k < _qrs_search(r, fs, n)[0]]  # atrial: before the QRS
     if beats is not None and not spikes and beats.shape[0] >= MIN_BEATS_QRS:
         # the reference the cardiologists give is a median over single beats: measuring each
         # dominant beat too and averaging the two estimates lowers the spread (their errors
