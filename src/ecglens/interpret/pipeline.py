@@ -157,11 +157,9 @@ def interpret(
         # below 500 Hz pacing spikes are invisible to the measurement stage, so its reversal
         # models (fit on non-paced ECGs) judged this paced record: on PTB-XL fold 9 they flagged
         # 12 of 29 paced records. The network's pacemaker finding withdraws that verdict.
-        result["lead_reversal"] = LeadReversal(
-            scores=reversal.scores,
-            not_assessed=f"not assessed: the network finds a pacemaker rhythm "
-                         f"(p={paced.probability:.2f}), and the reversal models were fit on "
-                         f"non-paced ECGs")
+        result["lead_reversal"] = reversal.withdrawn(
+            f"not assessed: the network finds a pacemaker rhythm (p={paced.probability:.2f}), "
+            "and the reversal models were fit on non-paced ECGs")
 
     # in a paced record a P wave hidden by an atrial spike is not evidence of its absence
     p_known = analysis.p_waves_present or not analysis.paced

@@ -282,7 +282,7 @@ def _reversal(med: np.ndarray, leads: tuple[str, ...], fid: Fiducials, fs: float
     if fid.pacing_spikes:
         # paced depolarisation breaks the limb/chest relations the models learned from
         # non-paced ECGs: on LUDB they flagged 5 of 10 paced records and 3 of 130 others
-        return LeadReversal(scores=rev.scores, not_assessed=PACED_REVERSAL)
+        return rev.withdrawn(PACED_REVERSAL)
     return rev
 
 

@@ -36,6 +36,10 @@ class LeadReversal(BaseModel):
     scores: dict[str, float] = {}  # score of every swap that was tested
     not_assessed: str | None = None  # why no verdict is given (the scores are then only shown)
 
+    def withdrawn(self, reason: str) -> LeadReversal:
+        """The same scores without a verdict, saying why none is given."""
+        return LeadReversal(scores=self.scores, not_assessed=reason)
+
 
 class Measurements(BaseModel):
     """Global (all-lead) measurements of one ECG, as a clinical electrocardiograph prints them."""
