@@ -43,6 +43,7 @@ import scipy.io
 import wfdb
 
 from ecglens.exceptions import DataError
+from ecglens.interpret.pipeline import DEFAULT_BUNDLE, interpret
 from ecglens.io import read
 from ecglens.measure import analyze
 from ecglens.measure.reference import reference_intervals
@@ -53,6 +54,7 @@ from ecglens.measure.reversal import (
     detect_reversal,
     swap_leads,
 )
+from ecglens.models import load_predictor
 from ecglens.record import make_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,6 +291,11 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     n_null = sum(1 for r in af_null if r[1]["pr_ms"] is None and r[1]["p_duration_ms"] is None)
     print(f"\n4. LUDB atrial fibrillation: {n_null}/{len(af_null)} records with P duration and PR "
           f"null; failures: {[r[0] for r in af_null if r[1]['pr_ms'] is not None]}")
+    predictor = load_predictor(DEFAULT_BUNDLE)
+    kept = [r[0] for r in af_null if interpret(read(d / "data" / f"{r[0]}.hea"), predictor=predictor,
+                                               explain=0).measurements.pr_ms is not None]
+    print(f"   the same through interpret ({DEFAULT_BUNDLE}): {len(af_null) - len(kept)}/"
+          f"{len(af_null)} null; failures: {kept}")
     sin = [r for r in rows if r[0] in sinus and r[0] not in paced]
     print(f"   LUDB sinus rhythm (non-paced): P wave found in "
           f"{sum(r[5] for r in sin)}/{len(sin)}")
@@ -328,15 +335,28 @@ def section_ptbxl(limit: int) -> None:
     scores: dict[str, list[dict[str, float]]] = {k: [] for k in ("none",) + keys}
     named: dict[str, list[str | None]] = {k: [] for k in ("none",) + keys}
     afib_null, afib_n, n_ok, e2e_agree, e2e_n = 0, 0, 0, 0, 0
+    # the same records through `ecglens interpret` (default bundle), whose rhythm finding can
+    # withhold P and PR the measurement kept: AFIB with both null, sinus-only with PR kept
+    predictor = load_predictor(DEFAULT_BUNDLE)
+    i_afib_null, sr_n, sr_pr, i_sr_pr = 0, 0, 0, 0
     leads = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
     t0 = time.perf_counter()
     for k, row in enumerate(db.itertuples()):
         rec = wfdb.rdrecord(str(d / row.filename_lr))
         ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
         a = analyze(ecg)
-        if "AFIB" in ast.literal_eval(row.scp_codes):
+        codes = ast.literal_eval(row.scp_codes)
+        is_af, is_sr = "AFIB" in codes, "SR" in codes and not {"AFIB", "AFLT"} & set(codes)
+        if is_af or is_sr:
+            im = interpret(ecg, predictor=predictor, explain=0).measurements
+        if is_af:
             afib_n += 1
             afib_null += a.measurements.pr_ms is None and a.measurements.p_duration_ms is None
+            i_afib_null += im.pr_ms is None and im.p_duration_ms is None
+        if is_sr:
+            sr_n += 1
+            sr_pr += a.measurements.pr_ms is not None
+            i_sr_pr += im.pr_ms is not None
         if a.fiducials["qrs_on"] is None or a.median_beats.shape[1] != 120:
             continue
         n_ok += 1
@@ -365,7 +385,12 @@ def section_ptbxl(limit: int) -> None:
         print(f"   {s:<7} {sens_named:>20.1%} {sens:>11.1%} {spec:>12.2%}")
     fa = np.mean([x is not None for x in named["none"]])
     print(f"   unswapped records flagged with any swap: {fa:.2%}")
-    print(f"   AFIB records with P duration and PR null: {afib_null}/{afib_n}")
+    print(f"   AFIB records with P duration and PR null: {afib_null}/{afib_n} "
+          f"({afib_null / max(afib_n, 1):.1%}); sinus-only records with a PR: {sr_pr}/{sr_n} "
+          f"({sr_pr / max(sr_n, 1):.1%})")
+    print(f"   the same through interpret ({DEFAULT_BUNDLE}, rhythm finding withholds P/PR): AFIB "
+          f"null {i_afib_null}/{afib_n} ({i_afib_null / max(afib_n, 1):.1%}); sinus-only with a "
+          f"PR {i_sr_pr}/{sr_n} ({i_sr_pr / max(sr_n, 1):.1%})")
 
 
 def section_speed(n_runs: int) -> None:

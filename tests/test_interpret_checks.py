@@ -144,3 +144,56 @@ def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path)
             assert not pace and r.lead_reversal.suspected is not None
     assert flagged >= 5  # the problem exists at the measurement stage...
     assert withdrawn >= 0.6 * flagged  # ...and the network's pacemaker finding removes most of it
+
+
+def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None:
+    """Coarse fibrillatory waves locked to the QRS can pass the measurement's P-wave test; when
+    the network reads AF or flutter, interpret withholds P duration, PR and P axis, keeping the
+    measured values in the reason. Sinus records keep their PR."""
+    import ast
+
+    import pandas as pd
+    import wfdb
+
+    from ecglens.interpret import interpret
+    from ecglens.models import load_predictor
+
+    db = pd.read_csv(ptbxl_dir / "ptbxl_database.csv")
+    codes = db.scp_codes.map(ast.literal_eval)
+    af = db[(db.strat_fold == 9) & codes.map(lambda c: "AFIB" in c)]
+    pred = load_predictor("ptbxl-fast")
+    kept, withheld = 0, 0
+    for row in af.itertuples():
+        rec = wfdb.rdrecord(str(ptbxl_dir / row.filename_lr))
+        ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+        m = analyze(ecg).measurements
+        if m.pr_ms is None:
+            continue
+        kept += 1
+        r = interpret(ecg, predictor=pred, explain=0)
+        atrial = [f for f in r.findings if f.code in ("AFIB", "AFLT") and f.probability >= 0.9]
+        im = r.measurements
+        if atrial:
+            withheld += 1
+            assert im.pr_ms is None and im.p_duration_ms is None and im.p_axis_deg is None
+            assert f"PR {m.pr_ms:g} ms" in im.not_measured["pr_ms"]
+            assert im.qrs_ms == m.qrs_ms  # nothing else changes
+        else:
+            assert im.pr_ms == m.pr_ms
+    assert kept >= 3 and withheld >= 2
+    sinus = db[(db.strat_fold == 9) & codes.map(lambda c: "NORM" in c and "SR" in c)].head(25)
+    for row in sinus.itertuples():
+        rec = wfdb.rdrecord(str(ptbxl_dir / row.filename_lr))
+        ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+        assert interpret(ecg, predictor=pred, explain=0).measurements.pr_ms == \
+            analyze(ecg).measurements.pr_ms
+
+
+def test_without_p_withholds_only_the_atrial_measurements() -> None:
+    m = Measurements(heart_rate_bpm=80, p_duration_ms=100, pr_ms=160, p_axis_deg=50, qrs_ms=90,
+                     not_measured={"t_axis_deg": "flat T"})
+    w = m.without_p("because")
+    assert (w.p_duration_ms, w.pr_ms, w.p_axis_deg) == (None, None, None)
+    assert w.qrs_ms == 90 and w.heart_rate_bpm == 80
+    assert w.not_measured == {"t_axis_deg": "flat T", "p_duration_ms": "because",
+                              "pr_ms": "because", "p_axis_deg": "because"}

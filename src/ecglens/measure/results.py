@@ -60,3 +60,12 @@ class Measurements(BaseModel):
     qrs_axis_deg: float | None = None
     t_axis_deg: float | None = None
     not_measured: dict[str, str] = {}  # field name -> reason it is None
+
+    def without_p(self, reason: str) -> Measurements:
+        """The same measurements with the atrial ones (P duration, PR, P axis) withheld."""
+        why = {**self.not_measured, **dict.fromkeys(P_FIELDS, reason)}
+        return self.model_copy(update={**dict.fromkeys(P_FIELDS), "not_measured": why})
+
+
+#: the measurements that exist only where there is a P wave
+P_FIELDS = ("p_duration_ms", "pr_ms", "p_axis_deg")
