@@ -172,10 +172,11 @@ def interpret(
         # an atrial deflection locked to the QRS passed the measurement's P-wave test (coarse
         # fibrillatory or flutter waves can): the rhythm the network reads decides, as a cart's
         # rhythm statement does, and the values stay in the reason so nothing is hidden
+        seen = ", ".join(f"{k} {v:g} ms" for k, v in (("P", measurements.p_duration_ms),
+                                                        ("PR", measurements.pr_ms)) if v is not None)
         measurements = measurements.without_p(
             f"not reported: the network finds {atrial.label.lower()} (p={atrial.probability:.2f}), "
-            f"so the atrial deflection measured before the QRS (P {measurements.p_duration_ms:g} ms, "
-            f"PR {measurements.pr_ms:g} ms) is not taken for a P wave")
+            f"so the atrial deflection measured before the QRS ({seen}) is not taken for a P wave")
         result["measurements"] = measurements
 
     # in a paced record a P wave hidden by an atrial spike is not evidence of its absence
