@@ -156,8 +156,7 @@ def interpret(
             snomed=info.snomed,
         ))
     findings.sort(key=lambda f: priority_key(f.code, f.probability))
-    paced = next((f for f in findings if f.code == "PACE" and f.probability >= MIN_CONFIDENT_P),
-                 None)
+    paced = _first_finding(findings, {"PACE"}, MIN_CONFIDENT_P)
     if paced is not None and reversal.suspected:
         # below 500 Hz pacing spikes are invisible to the measurement stage, so its reversal
         # models (fit on non-paced ECGs) judged this paced record: on PTB-XL fold 9 they flagged
@@ -166,8 +165,7 @@ def interpret(
             f"not assessed: the network finds a pacemaker rhythm (p={paced.probability:.2f}), "
             "and the reversal models were fit on non-paced ECGs")
 
-    atrial = next((f for f in findings if f.code in ("AFIB", "AFLT")
-                   and f.probability >= ATRIAL_WITHHOLDS_P), None)
+    atrial = _first_finding(findings, {"AFIB", "AFLT"}, ATRIAL_WITHHOLDS_P)
     if atrial is not None and measurements.pr_ms is not None:
         # an atrial deflection locked to the QRS passed the measurement's P-wave test (coarse
         # fibrillatory or flutter waves can): the rhythm the network reads decides, as a cart's
@@ -204,6 +202,11 @@ def interpret(
     return Interpretation(**result, abstention=Abstention(caution=caution), findings=findings,
                           consistency=flags, ecg_age=age, models=[model_info(predictor, task)],
                           notes=scores.warnings)
+
+
+def _first_finding(findings: list[Finding], codes: set[str], min_p: float) -> Finding | None:
+    """The first (highest-priority) finding among codes at least min_p likely, if any."""
+    return next((f for f in findings if f.code in codes and f.probability >= min_p), None)
 
 
 def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,

@@ -20,7 +20,7 @@ from ecglens.measure.beats import (
 )
 from ecglens.measure.delineate import IRREGULAR_RR, Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
-from ecglens.measure.results import LeadReversal, Measurements, Quality
+from ecglens.measure.results import P_FIELDS, LeadReversal, Measurements, Quality
 from ecglens.measure.reversal import detect_reversal
 from ecglens.record import ECG
 from ecglens.signal.filters import clean, highpass, powerline_frequency, resample
@@ -239,9 +239,7 @@ def _measurements(fid: Fiducials, med: np.ndarray, leads: tuple[str, ...], fs: f
         out["p_duration_ms"] = (fid.p_off - fid.p_on) * ms
         out["pr_ms"] = (fid.qrs_on - fid.p_on) * ms
     else:
-        r = fid.reasons.get("p", "P wave not found")
-        why["p_duration_ms"] = why["pr_ms"] = r
-        why["p_axis_deg"] = r
+        why.update(dict.fromkeys(P_FIELDS, fid.reasons.get("p", "P wave not found")))
 
     names = list(leads)
     have = "I" in names and "aVF" in names and usable[names.index("I")] and usable[names.index("aVF")]
