@@ -27,6 +27,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import ast
+import functools
 import hashlib
 import json
 import shutil
@@ -54,7 +55,7 @@ from ecglens.measure.reversal import (
     detect_reversal,
     swap_leads,
 )
-from ecglens.models import load_predictor
+from ecglens.models import Predictor, load_predictor
 from ecglens.record import make_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,6 +214,12 @@ def stats(diffs: list[float]) -> str:
     return f"{d.mean():+6.1f} / {d.std(ddof=1):5.1f} (n={d.size:3d})"
 
 
+@functools.cache
+def default_predictor() -> Predictor:
+    """interpret's default network, loaded once for the LUDB and PTB-XL sections."""
+    return load_predictor(DEFAULT_BUNDLE)
+
+
 def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = False) -> None:
     d = ludb_dir()
     meta = pd.read_csv(d / "ludb.csv").set_index("ID")
@@ -291,7 +298,7 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     n_null = sum(1 for r in af_null if r[1]["pr_ms"] is None and r[1]["p_duration_ms"] is None)
     print(f"\n4. LUDB atrial fibrillation: {n_null}/{len(af_null)} records with P duration and PR "
           f"null; failures: {[r[0] for r in af_null if r[1]['pr_ms'] is not None]}")
-    predictor = load_predictor(DEFAULT_BUNDLE)
+    predictor = default_predictor()
     kept = [r[0] for r in af_null if interpret(read(d / "data" / f"{r[0]}.hea"), predictor=predictor,
                                                explain=0).measurements.pr_ms is not None]
     print(f"   the same through interpret ({DEFAULT_BUNDLE}): {len(af_null) - len(kept)}/"
@@ -337,7 +344,7 @@ def section_ptbxl(limit: int) -> None:
     afib_null, afib_n, n_ok, e2e_agree, e2e_n = 0, 0, 0, 0, 0
     # the same records through `ecglens interpret` (default bundle), whose rhythm finding can
     # withhold P and PR the measurement kept: AFIB with both null, sinus-only with PR kept
-    predictor = load_predictor(DEFAULT_BUNDLE)
+    predictor = default_predictor()
     i_afib_null, sr_n, sr_pr, i_sr_pr = 0, 0, 0, 0
     leads = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
     t0 = time.perf_counter()

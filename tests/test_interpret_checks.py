@@ -10,7 +10,7 @@ from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import CATEGORY_ORDER, STATEMENTS, priority_key, statement
 from ecglens.measure.analysis import analyze
 from ecglens.measure.results import Measurements
-from ecglens.record import STANDARD_LEADS, make_ecg
+from ecglens.record import ECG, STANDARD_LEADS, make_ecg
 
 
 def test_every_ptbxl_statement_has_a_label_category_and_priority(data_dir: Path) -> None:
@@ -112,6 +112,13 @@ def test_beat_r2_separates_a_real_lead_from_noise() -> None:
     assert noisy["V4"] < MIN_BEAT_R2 and noisy["V1"] == pytest.approx(r2["V1"])
 
 
+def _ptbxl_ecg(ptbxl_dir: Path, name: str) -> ECG:
+    import wfdb
+
+    rec = wfdb.rdrecord(str(ptbxl_dir / name))
+    return make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+
+
 def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path) -> None:
     """At 100 Hz pacing spikes are invisible to the measurement stage, so its reversal models
     (fit on non-paced ECGs) judge paced PTB-XL records and flag many; when the network finds a
@@ -119,7 +126,6 @@ def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path)
     import ast
 
     import pandas as pd
-    import wfdb
 
     from ecglens.interpret import interpret
     from ecglens.models import load_predictor
@@ -129,8 +135,7 @@ def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path)
     pred = load_predictor("ptbxl-fast")
     flagged, withdrawn = 0, 0
     for row in db.itertuples():
-        rec = wfdb.rdrecord(str(ptbxl_dir / row.filename_lr))
-        ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+        ecg = _ptbxl_ecg(ptbxl_dir, row.filename_lr)
         if analyze(ecg).lead_reversal.suspected is None:
             continue
         flagged += 1
@@ -153,7 +158,6 @@ def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None
     import ast
 
     import pandas as pd
-    import wfdb
 
     from ecglens.interpret import interpret
     from ecglens.models import load_predictor
@@ -164,8 +168,7 @@ def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None
     pred = load_predictor("ptbxl-fast")
     kept, withheld = 0, 0
     for row in af.itertuples():
-        rec = wfdb.rdrecord(str(ptbxl_dir / row.filename_lr))
-        ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+        ecg = _ptbxl_ecg(ptbxl_dir, row.filename_lr)
         m = analyze(ecg).measurements
         if m.pr_ms is None:
             continue
@@ -183,8 +186,7 @@ def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None
     assert kept >= 3 and withheld >= 2
     sinus = db[(db.strat_fold == 9) & codes.map(lambda c: "NORM" in c and "SR" in c)].head(25)
     for row in sinus.itertuples():
-        rec = wfdb.rdrecord(str(ptbxl_dir / row.filename_lr))
-        ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
+        ecg = _ptbxl_ecg(ptbxl_dir, row.filename_lr)
         assert interpret(ecg, predictor=pred, explain=0).measurements.pr_ms == \
             analyze(ecg).measurements.pr_ms
 
