@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ecglens.measure.qrs_net import net_qrs_bounds
 from ecglens.signal.filters import lowpass
 
 __all__ = ["Fiducials", "delineate", "p_presence_features", "p_wave_present", "qrs_bounds",
@@ -53,6 +54,7 @@ P_LEAD_HALF_S = 0.07  # each lead's P apex is sought this far either side of the
 GAP_S = 0.025  # a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
 PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
 BEAT_WEIGHT = 0.5  # weight of the median of single-beat QRS boundaries against the median beat's
+NET_WEIGHT = 0.5  # weight of the learned QRS boundaries (qrs_net) against the rule's
 MIN_BEATS_QRS = 3
 
 
@@ -263,6 +265,12 @@ def delineate(
         if ok.shape[0] >= MIN_BEATS_QRS:
             on = round((1 - BEAT_WEIGHT) * on + BEAT_WEIGHT * float(np.median(ok[:, 0])))
             off = round((1 - BEAT_WEIGHT) * off + BEAT_WEIGHT * float(np.median(ok[:, 1])))
+    # the learned delineator errs differently from the rule; their mean is closer than either
+    # (LUDB, cross-fitted: docs/measurements.md)
+    learned = net_qrs_bounds(med, r, fs)
+    if learned is not None:
+        on = round((1 - NET_WEIGHT) * on + NET_WEIGHT * learned[0])
+        off = round((1 - NET_WEIGHT) * off + NET_WEIGHT * learned[1])
     fid.qrs_on, fid.qrs_off = on, off
 
     # isoelectric level per lead: the PR segment just before QRS onset

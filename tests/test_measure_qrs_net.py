@@ -1,0 +1,73 @@
+"""The learned QRS delineator: shipped weights, numpy inference against torch, held-out use."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecglens.io import read
+from ecglens.measure import analyze
+from ecglens.measure.qrs_net import load_members, net_qrs_bounds, use_members
+from ecglens.measure.reference import reference_intervals
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+train_qrs = pytest.importorskip("train_measure_qrs_net")
+
+
+def test_members_split_ludb_in_two() -> None:
+    members = load_members()
+    assert {m.name for m in members} == {"odd", "even"}
+    seen = [m.trained_on for m in members]
+    assert not seen[0] & seen[1]
+    assert seen[0] | seen[1] == set(range(1, 141))
+
+
+def test_numpy_inference_matches_torch(tmp_path: Path) -> None:
+    """The exported arrays run in numpy give the torch net's probabilities (BN folded)."""
+    torch.manual_seed(1)
+    nets = {}
+    for half in ("odd", "even"):
+        net = train_qrs.UNet(train_qrs.SMALL["channels"])
+        for m in net.modules():  # non-trivial batch-norm statistics, so folding is exercised
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+        nets[half] = net.eval()
+    path = str(tmp_path / "w.npz")
+    train_qrs.export({h: n.state_dict() for h, n in nets.items()}, train_qrs.SMALL, path)
+    x = np.random.default_rng(0).normal(size=(12, 160)).astype(np.float32)
+    for member in load_members(path):
+        with torch.no_grad():
+            want = torch.softmax(nets[member.name](torch.tensor(x[:, None])), 1).numpy()
+        assert np.abs(member.probabilities(x) - want).max() < 1e-4
+
+
+def test_held_out_member_on_ludb(ludb_dir: Path) -> None:
+    """Record 2 measured by the member trained on the odd records: within 12 ms of the reference,
+    and in the benchmark's mean of rule and net."""
+    rec = ludb_dir / "data" / "2"
+    ecg = read(rec.with_suffix(".hea"))
+    med = analyze(ecg).median_beats
+    with use_members({"odd"}):
+        on, off = net_qrs_bounds(med, 225, 500.0)
+        both = analyze(ecg).measurements.qrs_ms
+    with use_members(set()):
+        assert net_qrs_bounds(med, 225, 500.0) is None
+        rule = analyze(ecg).measurements.qrs_ms
+    ref = reference_intervals(rec)["qrs_ms"]
+    assert abs((off - on) * 2.0 - ref) <= 12
+    assert both is not None and rule is not None
+    assert min(rule, (off - on) * 2.0) - 2 <= both <= max(rule, (off - on) * 2.0) + 2
+
+
+def test_needs_500_hz_and_three_leads(ludb_dir: Path) -> None:
+    med = analyze(read(ludb_dir / "data" / "2.hea")).median_beats
+    assert net_qrs_bounds(med, 225, 250.0) is None
+    assert net_qrs_bounds(med[:2], 225, 500.0) is None
+    assert net_qrs_bounds(np.zeros_like(med), 225, 500.0) is None
+    assert net_qrs_bounds(med, 20, 500.0) is None  # the crop would leave the beat
