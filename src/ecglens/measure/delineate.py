@@ -127,18 +127,19 @@ def _foot(sv: np.ndarray, thr: float, start: int, gap: int, direction: int, edge
     return nxt if nxt != far and sv[c:d + 1].max() >= hump else end
 
 
-def remove_pacing_spikes(med: np.ndarray, fs: float, r: int) -> tuple[np.ndarray, list[int]]:
+def remove_pacing_spikes(med: np.ndarray, fs: float, r: int,
+                         lp: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
     """Find pacemaker spikes in the median beats and bridge them by linear interpolation.
 
     A spike is a slope far steeper than anything physiological: the unfiltered spatial slope
     exceeds PACE_RATIO times the largest 40 Hz low-passed spatial slope (the QRS upstroke). In
     LUDB the ratio is 4–25 for paced records and below 2 for most others; a very sharp R wave
     can pass too, so only spikes ending before the QRS energy peak r are taken (pacemaker spikes
-    precede the P wave or the QRS they trigger).
+    precede the P wave or the QRS they trigger). ``lp`` is med already low-passed at QRS_LP_HZ.
     """
     d = np.diff(med, axis=1) * fs
     sv = np.sqrt((d * d).sum(axis=0))
-    lp = lowpass(med.T, fs, QRS_LP_HZ).T
+    lp = lowpass(med.T, fs, QRS_LP_HZ).T if lp is None else lp
     dl = np.diff(lp, axis=1) * fs
     ref = float(np.sqrt((dl * dl).sum(axis=0)).max())
     if ref <= 0:
@@ -167,13 +168,15 @@ def remove_pacing_spikes(med: np.ndarray, fs: float, r: int) -> tuple[np.ndarray
     return out, spikes
 
 
-def spatial_velocity(x: np.ndarray, fs: float) -> np.ndarray:
+def spatial_velocity(x: np.ndarray, fs: float, lp: np.ndarray | None = None) -> np.ndarray:
     """Root of the summed squared QRS_LP_HZ-low-passed slopes over leads (mV/s).
 
-    x: leads × samples, or beats × leads × samples (one filter call for all beats).
+    x: leads × samples, or beats × leads × samples (one filter call for all beats); ``lp`` is x
+    already low-passed.
     """
-    flat = x.reshape(-1, x.shape[-1])
-    lp = lowpass(flat.T, fs, QRS_LP_HZ).T.reshape(x.shape)
+    if lp is None:
+        flat = x.reshape(-1, x.shape[-1])
+        lp = lowpass(flat.T, fs, QRS_LP_HZ).T.reshape(x.shape)
     slope = np.diff(lp, axis=-1, prepend=lp[..., :1]) * fs
     return np.sqrt((slope * slope).sum(axis=-2))
 
@@ -185,6 +188,16 @@ def _qrs_search(r: int, fs: float, n: int) -> tuple[int, int]:
     return max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
 
 
+def _paced_qrs_start(r: int, fs: float, n: int, spikes: list[int]) -> int:
+    """The earliest QRS onset: the search window's start, or just after a ventricular pacing
+    spike, which starts the paced QRS (the complex begins after it, as cardiologists annotate)."""
+    lo = _qrs_search(r, fs, n)[0]
+    v_spikes = [k for k in spikes if lo <= k]
+    if v_spikes:
+        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
+    return lo
+
+
 def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[int, int] | str:
     """QRS onset and offset from one beat's spatial velocity (R at r), or why there is none.
 
@@ -193,11 +206,8 @@ def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[in
     n = sv.size
     ms = fs / 1000.0
     lo, hi = _qrs_search(r, fs, n)
-    # a ventricular pacing spike starts the paced QRS: the complex begins after it, as
-    # cardiologists annotate it
     v_spikes = [k for k in spikes if lo <= k]
-    if v_spikes:
-        lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
+    lo = _paced_qrs_start(r, fs, n, spikes)
     core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
     peak_i = core.start + int(np.argmax(sv[core]))
     peak = sv[peak_i]
@@ -248,9 +258,10 @@ def delineate(
     if not np.isfinite(med).all() or n < int(0.5 * fs):
         fid.reasons["qrs"] = "median beat incomplete"
         return fid
-    med, spikes = remove_pacing_spikes(med, fs, r)
+    lp = lowpass(med.T, fs, QRS_LP_HZ).T
+    med, spikes = remove_pacing_spikes(med, fs, r, lp)
     fid.pacing_spikes = spikes
-    bounds = qrs_bounds(spatial_velocity(med, fs), r, fs, spikes)
+    bounds = qrs_bounds(spatial_velocity(med, fs, None if spikes else lp), r, fs, spikes)
     if isinstance(bounds, str):
         fid.reasons["qrs"] = bounds
         return fid
@@ -269,7 +280,8 @@ def delineate(
     # (LUDB, cross-fitted: docs/measurements.md)
     learned = net_qrs_bounds(med, r, fs)
     if learned is not None:
-        on = round((1 - NET_WEIGHT) * on + NET_WEIGHT * learned[0])
+        net_on = max(learned[0], _paced_qrs_start(r, fs, n, spikes))
+        on = round((1 - NET_WEIGHT) * on + NET_WEIGHT * net_on)
         off = round((1 - NET_WEIGHT) * off + NET_WEIGHT * learned[1])
     fid.qrs_on, fid.qrs_off = on, off
 

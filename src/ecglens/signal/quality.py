@@ -42,6 +42,8 @@ def _clipped_fraction(x: np.ndarray, fs: float) -> np.ndarray:
     hi, lo = x.max(axis=0), x.min(axis=0)
     tol = 1e-6 * np.maximum(np.maximum(np.abs(hi), np.abs(lo)), 1.0)
     stuck = ((x >= hi - tol) | (x <= lo + tol)) & (hi - lo > 0)
+    if (stuck.sum(axis=0) < run).all():  # no lead has enough stuck samples for one run
+        return np.zeros(x.shape[1])
     stuck = stuck.astype(np.uint8)
     # a sample belongs to a long run if some window of `run` samples around it is all stuck:
     # erosion finds the windows, dilation gives back their samples
