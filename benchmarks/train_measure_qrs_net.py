@@ -16,9 +16,13 @@ Prints mean / SD per variant and half, and the numpy net's time per median beat 
 
 from __future__ import annotations
 
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"  # one thread per process (two training processes, one per core)
+
 import argparse
 import multiprocessing as mp
-import os
 import sys
 import tempfile
 import time
@@ -250,6 +254,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_v, "1")
     main()
