@@ -45,6 +45,7 @@ from ecglens.signal.filters import clean, highpass, powerline_frequency
 IDS = np.arange(1, 141)
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "weights" / "qrs-unet.npz"
 SMALL = {"fs": 250.0, "channels": (8, 16, 24, 32, 32), "steps": 4000, "crop": 512}
+TINY = {"fs": 250.0, "channels": (8, 12, 16, 24, 24), "steps": 4000, "crop": 512}
 LARGE = {"fs": 500.0, "channels": (16, 32, 48, 64, 64), "steps": 2000, "crop": 1024}
 
 
@@ -218,11 +219,12 @@ def evaluate(weights: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--large", action="store_true", help="414k parameters at 500 Hz (not shipped)")
+    ap.add_argument("--tiny", action="store_true", help="(8, 12, 16, 24, 24) channels (not shipped)")
     ap.add_argument("--write", action="store_true", help=f"write the weights to {SHIPPED}")
     ap.add_argument("--states", type=str, default=None,
                     help="a folder with odd.pt and even.pt: skip training, use these state dicts")
     a = ap.parse_args()
-    cfg = LARGE if a.large else SMALL
+    cfg = LARGE if a.large else TINY if a.tiny else SMALL
     if cfg["fs"] != NET_FS:
         sys.exit(f"ecglens.measure.qrs_net runs nets at {NET_FS:g} Hz; --large is at "
                  f"{cfg['fs']:g} Hz (the previous experiment, see docs/measurements.md)")
