@@ -437,12 +437,16 @@ def section_speed(n_runs: int) -> None:
     analyze(ecg)
     # wall-clock and CPU time of this process: on a shared machine the wall clock also counts
     # the time other processes hold the core, the CPU time only our own work
-    ours, ours_cpu = [], []
+    ours, ours_cpu, rule_cpu = [], [], []
     for _ in range(n_runs):
         t, c = time.perf_counter(), time.process_time()
         analyze(ecg)
         ours.append(time.perf_counter() - t)
         ours_cpu.append(time.process_time() - c)
+        with use_members(set()):  # interleaved: the same without the learned QRS delineator
+            c = time.process_time()
+            analyze(ecg)
+            rule_cpu.append(time.process_time() - c)
     theirs, theirs_cpu = [], []
     for _ in range(3):
         t, c = time.perf_counter(), time.process_time()
@@ -462,6 +466,9 @@ def section_speed(n_runs: int) -> None:
           f"NeuroKit2 median {mt:.0f} ms; ratio {mt / mo:.0f}x")
     print(f"   CPU time:   ecglens.analyze median {co:.1f} ms; NeuroKit2 median {ct:.0f} ms; "
           f"ratio {ct / co:.0f}x")
+    print(f"   CPU time without the learned QRS delineator (velocity rule only, interleaved): "
+          f"median {np.median(rule_cpu) * 1000:.1f} ms; the net adds "
+          f"{np.median(np.array(ours_cpu) - np.array(rule_cpu)) * 1000:.1f} ms (median of pairs)")
     print(f"   load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
