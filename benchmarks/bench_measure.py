@@ -27,7 +27,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import ast
-import contextlib
 import functools
 import hashlib
 import json
@@ -48,7 +47,7 @@ from ecglens.exceptions import DataError
 from ecglens.interpret.pipeline import DEFAULT_BUNDLE, interpret
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure.qrs_net import load_members, use_members
+from ecglens.measure.qrs_net import held_out, use_members
 from ecglens.measure.reference import reference_intervals
 from ecglens.measure.reversal import (
     CHEST_PAIRS,
@@ -216,11 +215,6 @@ def stats(diffs: list[float]) -> str:
     return f"{d.mean():+6.1f} / {d.std(ddof=1):5.1f} (n={d.size:3d})"
 
 
-def held_out(i: int) -> contextlib.AbstractContextManager[None]:
-    """Measure LUDB record i with the learned QRS delineator's members not trained on it."""
-    return use_members({m.name for m in load_members() if i not in m.trained_on})
-
-
 @functools.cache
 def default_predictor() -> Predictor:
     """interpret's default network, loaded once for the LUDB and PTB-XL sections."""
@@ -238,7 +232,7 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     ids = range(1 if half != "even" else 2, 141, 1 if half is None else 2)
     for i in ids:
         rec = d / "data" / str(i)
-        with held_out(i):
+        with use_members(held_out(i)):  # the QRS net's member that did not see record i
             a = analyze(read(rec.with_suffix(".hea")))
         m = a.measurements.model_dump()
         ref2 = reference_intervals(rec, rule="second")

@@ -38,7 +38,7 @@ from torch import nn
 import ecglens.measure.delineate as dl
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure.qrs_net import NET_FS, load_members, net_qrs_bounds, use_members
+from ecglens.measure.qrs_net import NET_FS, held_out, load_members, net_qrs_bounds, use_members
 from ecglens.measure.reference import ludb_waves, reference_intervals
 from ecglens.signal.filters import clean, highpass, powerline_frequency
 
@@ -173,7 +173,6 @@ def export(states: dict[str, dict], cfg: dict, path: str) -> None:
 
 def evaluate(weights: str) -> None:
     """Cross-fitted figures: each record measured by the member that did not see it."""
-    members = load_members(weights)
     keys = ("p_duration_ms", "pr_ms", "qrs_ms", "qt_ms")
     got: dict = {}
     inner = dl.net_qrs_bounds
@@ -191,7 +190,7 @@ def evaluate(weights: str) -> None:
             ref = reference_intervals(rec)
             with use_members(set(), weights):
                 rule = analyze(ecg).measurements
-            with use_members({m.name for m in members if int(i) not in m.trained_on}, weights):
+            with use_members(held_out(int(i), weights), weights):
                 both = analyze(ecg).measurements
             net = got["net"]
             alone = None if net is None else (net[1] - net[0]) * 2.0  # 500 Hz samples -> ms

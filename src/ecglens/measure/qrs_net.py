@@ -29,7 +29,7 @@ from importlib.resources import files
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["NET_FS", "Member", "load_members", "net_qrs_bounds", "use_members"]
+__all__ = ["NET_FS", "Member", "held_out", "load_members", "net_qrs_bounds", "use_members"]
 
 NET_FS = 250.0
 WORK_FS = 500.0  # the rate of the median beats the net is given
@@ -116,6 +116,11 @@ def load_members(path: str | None = None) -> tuple[Member, ...]:
         members.append(Member(name, frozenset(int(i) for i in a[f"{name}/trained_on"]), enc, dec,
                               (a[f"{name}/head/w"], a[f"{name}/head/b"])))
     return tuple(members)
+
+
+def held_out(ludb_record: int, path: str | None = None) -> set[str]:
+    """The members not trained on this LUDB record: the ones the benchmark may measure it with."""
+    return {m.name for m in load_members(path) if ludb_record not in m.trained_on}
 
 
 @contextmanager
