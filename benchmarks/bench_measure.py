@@ -58,6 +58,7 @@ from ecglens.measure.reversal import (
 )
 from ecglens.models import Predictor, load_predictor
 from ecglens.record import make_ecg
+from ecglens.signal.filters import resample
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ECGLENS_DATA", ROOT.parent / "shared" / "data"))
@@ -221,7 +222,8 @@ def default_predictor() -> Predictor:
     return load_predictor(DEFAULT_BUNDLE)
 
 
-def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = False) -> None:
+def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = False,
+                 rate: float | None = None) -> None:
     d = ludb_dir()
     meta = pd.read_csv(d / "ludb.csv").set_index("ID")
     paced = {i for i in meta.index if str(meta.loc[i, "Cardiac pacing"]).strip() not in ("", "nan")}
@@ -232,8 +234,11 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     ids = range(1 if half != "even" else 2, 141, 1 if half is None else 2)
     for i in ids:
         rec = d / "data" / str(i)
+        ecg = read(rec.with_suffix(".hea"))
+        if rate is not None:  # ecglens on the record resampled (anti-aliased) to another rate
+            ecg = make_ecg(resample(np.asarray(ecg.signal), ecg.fs, rate), rate, ecg.leads)
         with use_members(held_out(i)):  # the QRS net's member that did not see record i
-            a = analyze(read(rec.with_suffix(".hea")))
+            a = analyze(ecg)
         m = a.measurements.model_dump()
         ref2 = reference_intervals(rec, rule="second")
         refm = reference_intervals(rec, rule="minmax")
@@ -471,6 +476,8 @@ def main() -> None:
     ap.add_argument("--skip-nk-ludb", action="store_true")
     ap.add_argument("--ptbxl-limit", type=int, default=0, help="first N fold-9 records (0 = all)")
     ap.add_argument("--speed-runs", type=int, default=50)
+    ap.add_argument("--ludb-rate", type=float, default=None,
+                    help="resample LUDB to this rate (Hz) before ecglens measures it")
     ap.add_argument("--only", choices=["ludb", "mitbih", "ptbxl", "speed"], default=None)
     ap.add_argument("--half", choices=["odd", "even"], default=None,
                     help="LUDB: only the odd (development) or even (validation) records")
@@ -483,7 +490,7 @@ def main() -> None:
     if a.only in (None, "mitbih"):
         section_mitbih()
     if a.only in (None, "ludb"):
-        section_ludb(a.skip_nk_ludb, a.half, a.skip_ecgdeli)
+        section_ludb(a.skip_nk_ludb, a.half, a.skip_ecgdeli, a.ludb_rate)
     if a.only in (None, "ptbxl"):
         section_ptbxl(a.ptbxl_limit)
 
