@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from ecglens.io import read
@@ -71,3 +72,18 @@ def test_needs_500_hz_and_three_leads(ludb_dir: Path) -> None:
     assert net_qrs_bounds(med[:2], 225, 500.0) is None
     assert net_qrs_bounds(np.zeros_like(med), 225, 500.0) is None
     assert net_qrs_bounds(med, 20, 500.0) is None  # the crop would leave the beat
+
+
+def test_modified_shipped_weights_are_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ecglens.measure.qrs_net as qn
+    from ecglens.exceptions import ModelError
+
+    monkeypatch.setattr(qn, "WEIGHTS_SHA256", "0" * 64)
+    qn.load_members.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="SHA-256"):
+            qn.load_members()
+    finally:
+        monkeypatch.undo()
+        qn.load_members.cache_clear()
+    assert len(qn.load_members()) == 2

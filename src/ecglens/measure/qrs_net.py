@@ -19,15 +19,20 @@ median beat on one core, and ``ecglens measure`` does not import torch.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from ecglens.exceptions import ModelError
 
 __all__ = ["NET_FS", "Member", "held_out", "load_members", "net_qrs_bounds", "use_members"]
 
@@ -37,6 +42,8 @@ BEFORE_S, AFTER_S = 0.24, 0.40  # the crop around R the net sees: the QRS and it
 MIN_LEADS = 3
 NEAR_R_S = 0.02  # a lead's QRS run must reach this close to R
 WEIGHTS = "qrs-unet.npz"
+# written by benchmarks/train_measure_qrs_net.py --write; a shipped file that differs is refused
+WEIGHTS_SHA256 = "ed551bba0d66ca3e0798e41b2984caaa93a8e525d736e5230ca4053cbb1fcf84"
 
 Conv = tuple[np.ndarray, np.ndarray, int]  # weights (out, 9 * in), bias (out, 1), dilation
 
@@ -101,7 +108,14 @@ def _upsample(h: np.ndarray, size: int) -> np.ndarray:
 def load_members(path: str | None = None) -> tuple[Member, ...]:
     """The members in a weights file; by default the shipped ``ecglens/weights/qrs-unet.npz``."""
     src = files("ecglens.weights") / WEIGHTS if path is None else None
-    with (src.open("rb") if src is not None else open(path, "rb")) as f, np.load(f) as z:
+    try:
+        raw = src.read_bytes() if src is not None else Path(path).read_bytes()  # type: ignore[arg-type]
+    except OSError as e:
+        raise ModelError(f"QRS delineator weights {path or WEIGHTS}: cannot be read ({e})") from e
+    if src is not None and hashlib.sha256(raw).hexdigest() != WEIGHTS_SHA256:
+        raise ModelError(f"the shipped {WEIGHTS} does not match its recorded SHA-256: the "
+                         "installation is damaged or was modified; reinstall ecglens")
+    with np.load(io.BytesIO(raw)) as z:  # allow_pickle stays False: arrays only
         a = {k: z[k] for k in z.files}
 
     def conv(key: str) -> Conv:
