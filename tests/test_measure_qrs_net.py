@@ -87,3 +87,14 @@ def test_modified_shipped_weights_are_refused(monkeypatch) -> None:  # type: ign
         monkeypatch.undo()
         qn.load_members.cache_clear()
     assert len(qn.load_members()) == 2
+
+
+def test_flat_lead_is_left_out(ludb_dir: Path) -> None:
+    """analyze zeroes unusable leads; the net must not read a QRS into them."""
+    med = analyze(read(ludb_dir / "data" / "2.hea")).median_beats
+    flat = med.copy()
+    flat[4] = 0.0
+    mask = np.ones(12, bool)
+    mask[4] = False
+    with use_members({"odd"}):
+        assert net_qrs_bounds(flat, 225, 500.0) == net_qrs_bounds(med, 225, 500.0, mask)

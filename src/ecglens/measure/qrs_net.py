@@ -184,8 +184,11 @@ def net_qrs_bounds(med: np.ndarray, r: int, fs: float,
     a, b = int(rc - BEFORE_S * NET_FS), int(rc + AFTER_S * NET_FS)
     if a < 0 or b > x.shape[1]:
         return None
-    keep = np.ones(x.shape[0], bool) if leads is None else np.asarray(leads, bool)
-    x = x[keep, a:b]
+    x = x[:, a:b]
+    keep = np.ptp(x, axis=1) > 0  # a flat lead (one analyze zeroed as unusable) has no QRS
+    if leads is not None:
+        keep &= np.asarray(leads, bool)
+    x = x[keep]
     if x.shape[0] < MIN_LEADS:
         return None
     x = x - np.median(x, axis=1, keepdims=True)
