@@ -58,6 +58,7 @@ from ecglens.measure.reversal import (
 )
 from ecglens.models import Predictor, load_predictor
 from ecglens.record import make_ecg
+from ecglens.runtime import tune_allocator
 from ecglens.signal.filters import resample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,8 +428,11 @@ def network_afib_misses(db: pd.DataFrame) -> str:
     return ", ".join(out)
 
 
-def section_speed(n_runs: int) -> None:
+def section_speed(n_runs: int, tune: bool = True) -> None:
     import neurokit2 as nk
+
+    # the allocator thresholds the ecglens CLI and server set at start-up (ecglens.runtime)
+    tuned = tune_allocator() if tune else False
 
     rec = ludb_dir() / "data" / "1"
     ecg = read(rec.with_suffix(".hea"))
@@ -468,6 +472,8 @@ def section_speed(n_runs: int) -> None:
     print(f"   CPU time without the learned QRS delineator (velocity rule only, interleaved): "
           f"median {np.median(rule_cpu) * 1000:.1f} ms; the net adds "
           f"{np.median(np.array(ours_cpu) - np.array(rule_cpu)) * 1000:.1f} ms (median of pairs)")
+    print(f"   allocator thresholds as the ecglens CLI and server set them: "
+          f"{'yes' if tuned else 'no (--no-tune, or not glibc)'}")
     print(f"   load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
@@ -476,6 +482,8 @@ def main() -> None:
     ap.add_argument("--skip-nk-ludb", action="store_true")
     ap.add_argument("--ptbxl-limit", type=int, default=0, help="first N fold-9 records (0 = all)")
     ap.add_argument("--speed-runs", type=int, default=50)
+    ap.add_argument("--no-tune", action="store_true",
+                    help="time analyze with glibc's default allocator thresholds")
     ap.add_argument("--ludb-rate", type=float, default=None,
                     help="resample LUDB to this rate (Hz) before ecglens measures it")
     ap.add_argument("--only", choices=["ludb", "mitbih", "ptbxl", "speed"], default=None)
@@ -486,7 +494,7 @@ def main() -> None:
     a = ap.parse_args()
     print(f"ecglens measurement benchmark; python {sys.version.split()[0]}")
     if a.only in (None, "speed"):
-        section_speed(a.speed_runs)
+        section_speed(a.speed_runs, not a.no_tune)
     if a.only in (None, "mitbih"):
         section_mitbih()
     if a.only in (None, "ludb"):

@@ -124,3 +124,17 @@ def test_info_json_stays_strict_json_with_nonfinite_device_measurement(
         assert info["device_measurements"].get("qrs_ms") is None
     else:  # refusing the file is also acceptable, as a typed error (2), not an internal one (3)
         assert code == 2 and out == ""
+
+
+def test_allocator_thresholds_apply_on_glibc() -> None:
+    import ctypes
+    import sys
+
+    from ecglens.runtime import tune_allocator
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt  # noqa: B018  (present on glibc only)
+        glibc = sys.platform.startswith("linux")
+    except (OSError, AttributeError):
+        glibc = False
+    assert tune_allocator() is glibc

@@ -9,6 +9,7 @@ import sys
 
 from ecglens import __version__
 from ecglens.exceptions import EcglensError
+from ecglens.runtime import tune_allocator
 
 #: subcommand modules under ecglens.cli, in the order ``--help`` lists them
 COMMANDS = [
@@ -38,6 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    tune_allocator()
     first = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(first if first in COMMANDS else None)
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ecglens import __version__
 from ecglens.exceptions import EcglensError
+from ecglens.runtime import tune_allocator
 from ecglens.serve import routes_admin, routes_ecgs
 from ecglens.serve.service import Service
 from ecglens.serve.settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_allocator()  # the workers measure every upload (see ecglens.runtime)
         svc = Service.open(settings)
         requeued = requeue_interrupted(svc)
         if requeued:
