@@ -94,7 +94,5 @@ def test_flat_lead_is_left_out(ludb_dir: Path) -> None:
     med = analyze(read(ludb_dir / "data" / "2.hea")).median_beats
     flat = med.copy()
     flat[4] = 0.0
-    mask = np.ones(12, bool)
-    mask[4] = False
     with use_members({"odd"}):
-        assert net_qrs_bounds(flat, 225, 500.0) == net_qrs_bounds(med, 225, 500.0, mask)
+        assert net_qrs_bounds(flat, 225, 500.0) == net_qrs_bounds(np.delete(med, 4, 0), 225, 500.0)

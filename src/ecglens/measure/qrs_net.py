@@ -165,12 +165,11 @@ def _crossings(p: np.ndarray, centre: float) -> tuple[float, float] | None:
     return float(on), float(off)
 
 
-def net_qrs_bounds(med: np.ndarray, r: int, fs: float,
-                   leads: np.ndarray | None = None) -> tuple[float, float] | None:
+def net_qrs_bounds(med: np.ndarray, r: int, fs: float) -> tuple[float, float] | None:
     """Global QRS onset and offset (fractional sample indices of ``med``) by the shipped nets.
 
-    med: leads × samples at WORK_FS with R at index r; ``leads`` masks the usable ones. None if
-    the rate differs, the beat is too short, or fewer than MIN_LEADS leads show a QRS.
+    med: leads × samples at WORK_FS with R at index r; flat leads are left out. None if the rate
+    differs, the beat is too short, or fewer than MIN_LEADS leads show a QRS.
     """
     only, path = _USE.get()
     members = load_members(path)
@@ -185,10 +184,7 @@ def net_qrs_bounds(med: np.ndarray, r: int, fs: float,
     if a < 0 or b > x.shape[1]:
         return None
     x = x[:, a:b]
-    keep = np.ptp(x, axis=1) > 0  # a flat lead (one analyze zeroed as unusable) has no QRS
-    if leads is not None:
-        keep &= np.asarray(leads, bool)
-    x = x[keep]
+    x = x[np.ptp(x, axis=1) > 0]  # a flat lead (one analyze zeroed as unusable) has no QRS
     if x.shape[0] < MIN_LEADS:
         return None
     x = x - np.median(x, axis=1, keepdims=True)
