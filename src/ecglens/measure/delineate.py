@@ -188,10 +188,10 @@ def _qrs_search(r: int, fs: float, n: int) -> tuple[int, int]:
     return max(r - int(150 * ms), 1), min(r + int(200 * ms), n - 2)
 
 
-def _paced_qrs_start(r: int, fs: float, n: int, spikes: list[int]) -> int:
-    """The earliest QRS onset: the search window's start, or just after a ventricular pacing
-    spike, which starts the paced QRS (the complex begins after it, as cardiologists annotate)."""
-    lo = _qrs_search(r, fs, n)[0]
+def _paced_qrs_start(lo: int, fs: float, spikes: list[int]) -> int:
+    """The earliest QRS onset: the search window's start ``lo``, or just after a ventricular
+    pacing spike (one at or after ``lo``), which starts the paced QRS, as cardiologists annotate
+    it. Greater than ``lo`` exactly when there is such a spike."""
     v_spikes = [k for k in spikes if lo <= k]
     if v_spikes:
         lo = max(lo, v_spikes[-1] + int(PACE_HALF_S * fs) + round(PACED_QRS_DELAY_S * fs))
@@ -205,9 +205,9 @@ def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[in
     """
     n = sv.size
     ms = fs / 1000.0
-    lo, hi = _qrs_search(r, fs, n)
-    v_spikes = [k for k in spikes if lo <= k]
-    lo = _paced_qrs_start(r, fs, n, spikes)
+    search_lo, hi = _qrs_search(r, fs, n)
+    lo = _paced_qrs_start(search_lo, fs, spikes)
+    paced = lo > search_lo
     core = slice(max(r - int(50 * ms), 0), min(r + int(50 * ms), n))
     peak_i = core.start + int(np.argmax(sv[core]))
     peak = sv[peak_i]
@@ -229,7 +229,7 @@ def qrs_bounds(sv: np.ndarray, r: int, fs: float, spikes: list[int]) -> tuple[in
     # threshold crossings sit inside the true boundaries, where the complex has already
     # gathered some slope; move them out by the mean lag measured on odd LUDB records
     # (but never back into a bridged pacing spike)
-    on = max(on - round(QRS_ON_LAG_S * fs), lo if v_spikes else 0)
+    on = max(on - round(QRS_ON_LAG_S * fs), lo if paced else 0)
     off = min(off + round(QRS_OFF_LAG_S * fs), n - 1)
     return on, off
 
@@ -280,7 +280,7 @@ def delineate(
     # (LUDB, cross-fitted: docs/measurements.md)
     learned = net_qrs_bounds(med, r, fs)
     if learned is not None:
-        net_on = max(learned[0], _paced_qrs_start(r, fs, n, spikes))
+        net_on = max(learned[0], _paced_qrs_start(_qrs_search(r, fs, n)[0], fs, spikes))
         on = round((1 - NET_WEIGHT) * on + NET_WEIGHT * net_on)
         off = round((1 - NET_WEIGHT) * off + NET_WEIGHT * learned[1])
     fid.qrs_on, fid.qrs_off = on, off
