@@ -2,12 +2,12 @@
 
     python benchmarks/train_measure_qrs_net.py            # train, print, write nothing (~8 min)
     python benchmarks/train_measure_qrs_net.py --write    # ...and write ecglens/weights/qrs-unet.npz
-    python benchmarks/train_measure_qrs_net.py --large    # the larger variant (not shipped, ~17 min)
+    python benchmarks/train_measure_qrs_net.py --tiny     # the cheaper variant (not shipped)
 
 LUDB 1-140 is the only delineation reference here, so it is split in two: a 1D U-Net is trained
 on the per-lead P/QRS/T masks of the odd records, another on the even ones (seed 0, one thread
-each, in parallel). Both are shipped and a measurement averages them; the figures printed here
-measure each record with the member that did not see it. The net segments each lead of the
+each, in parallel). Both are shipped; a measurement uses the odd one, and the figures printed
+here measure each record with the member that did not see it. The net segments each lead of the
 median beat that ``analyze`` builds; the QRS is combined across leads as the reference is
 (second-earliest onset, second-latest offset) and compared with the issue's reference, alone
 and averaged with the velocity rule's QRS (weight 1/2, fixed beforehand).
@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import multiprocessing as mp
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +39,7 @@ from torch import nn
 import ecglens.measure.delineate as dl
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure.qrs_net import NET_FS, held_out, load_members, net_qrs_bounds, use_members
+from ecglens.measure.qrs_net import held_out, load_members, net_qrs_bounds, use_members
 from ecglens.measure.reference import ludb_waves, reference_intervals
 from ecglens.signal.filters import clean, highpass, powerline_frequency
 
@@ -48,7 +47,6 @@ IDS = np.arange(1, 141)
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "weights" / "qrs-unet.npz"
 SMALL = {"fs": 250.0, "channels": (8, 16, 24, 32, 32), "steps": 4000, "crop": 512}
 TINY = {"fs": 250.0, "channels": (8, 12, 16, 24, 24), "steps": 4000, "crop": 512}
-LARGE = {"fs": 500.0, "channels": (16, 32, 48, 64, 64), "steps": 2000, "crop": 1024}
 
 
 def _block(cin: int, cout: int, dil: int = 1) -> nn.Sequential:
@@ -219,16 +217,12 @@ def evaluate(weights: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--large", action="store_true", help="414k parameters at 500 Hz (not shipped)")
     ap.add_argument("--tiny", action="store_true", help="(8, 12, 16, 24, 24) channels (not shipped)")
     ap.add_argument("--write", action="store_true", help=f"write the weights to {SHIPPED}")
     ap.add_argument("--states", type=str, default=None,
                     help="a folder with odd.pt and even.pt: skip training, use these state dicts")
     a = ap.parse_args()
-    cfg = LARGE if a.large else TINY if a.tiny else SMALL
-    if cfg["fs"] != NET_FS:
-        sys.exit(f"ecglens.measure.qrs_net runs nets at {NET_FS:g} Hz; --large is at "
-                 f"{cfg['fs']:g} Hz (the previous experiment, see docs/measurements.md)")
+    cfg = TINY if a.tiny else SMALL
     t0 = time.time()
     if a.states:
         states = {h: torch.load(os.path.join(a.states, f"{h}.pt")) for h in ("odd", "even")}
