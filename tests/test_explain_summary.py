@@ -4,7 +4,7 @@ import torch
 from _interp_fixtures import example_ecg, st_attribution
 
 from ecglens.explain.attribution import attribute
-from ecglens.explain.summary import SEGMENTS, beat_windows, lead_ranges, summarise
+from ecglens.explain.summary import NO_P, SEGMENTS, beat_windows, lead_ranges, summarise
 
 
 def test_lead_ranges_follow_standard_order_and_name_territories() -> None:
@@ -47,6 +47,23 @@ def test_inconsistent_fiducials_fall_back_to_default_windows() -> None:
     w = beat_windows({"p_on": 300, "p_off": 100, "qrs_on": 200, "qrs_off": 250, "t_off": 400},
                      225, 500.0)
     assert w["QRS complex"] == (-0.05, 0.05)
+
+
+def test_without_a_p_wave_the_interval_before_the_qrs_is_not_called_one() -> None:
+    fid = {"p_on": None, "p_off": None, "qrs_on": 200, "qrs_off": 250, "t_off": 400}
+    w = beat_windows(fid, 225, 500.0)
+    assert "P wave" not in w and "PR segment" not in w
+    assert w[NO_P] == pytest.approx((-0.2, -0.05)) and w["QRS complex"] == (-0.05, 0.05)
+    # a wide QRS starting more than 100 ms before R keeps its own boundaries
+    wide = beat_windows(dict(fid, qrs_on=150), 225, 500.0)
+    assert wide["QRS complex"][0] == pytest.approx(-0.15)
+    attr = np.zeros((12, 1000))
+    attr[0, 80:95] = 1.0  # evidence 50-200 ms before each QRS onset (R at 1 s)
+    exp = summarise(attr, leads=[f"L{i}" for i in range(12)], fs=100.0, method="x",
+                    r_times_s=np.array([1.0]), fiducials=fid, median_r_index=225, median_fs=500.0)
+    assert exp.summary.startswith(NO_P) and "P wave" not in exp.summary
+    with_p = dict(fid, p_on=100, p_off=150)
+    assert list(beat_windows(with_p, 225, 500.0))[:2] == ["P wave", "PR segment"]
 
 
 def test_integrated_gradients_are_complete_and_gradient_x_input_exact_for_linear_model() -> None:

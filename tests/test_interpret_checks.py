@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from _interp_fixtures import example_ecg
 
+from ecglens.explain.summary import NO_P
 from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.labels import CATEGORY_ORDER, STATEMENTS, priority_key, statement
@@ -154,7 +155,8 @@ def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path)
 def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None:
     """Coarse fibrillatory waves locked to the QRS can pass the measurement's P-wave test; when
     the network reads AF or flutter, interpret withholds P duration, PR and P axis, keeping the
-    measured values in the reason. Sinus records keep their PR."""
+    measured values in the reason, and the explanations name no P wave. Sinus records keep their
+    PR."""
     import ast
 
     import pandas as pd
@@ -181,6 +183,10 @@ def test_network_atrial_fibrillation_withholds_p_and_pr(ptbxl_dir: Path) -> None
             assert im.pr_ms is None and im.p_duration_ms is None and im.p_axis_deg is None
             assert f"PR {m.pr_ms:g} ms" in im.not_measured["pr_ms"]
             assert im.qrs_ms == m.qrs_ms  # nothing else changes
+            if withheld == 1:  # nor does the explanation point at the P wave it withheld
+                parts = interpret(ecg, predictor=pred, explain=1).findings[0].explanation.beat_parts
+                assert "P wave" not in parts and "PR segment" not in parts
+                assert parts[NO_P][1] == parts["QRS complex"][0]
         else:
             assert im.pr_ms == m.pr_ms
     assert kept >= 3 and withheld >= 2

@@ -15,7 +15,9 @@ import numpy as np
 from ecglens.interpret.result import AttributionMap, Explanation, LeadShare
 from ecglens.record import STANDARD_LEADS
 
-SEGMENTS = ("P wave", "PR segment", "QRS complex", "ST segment", "T wave", "between beats")
+SEGMENTS = ("P wave", "PR segment", "QRS complex", "ST segment", "T wave", "between beats",
+            "before QRS (P absent)")
+NO_P = SEGMENTS[-1]
 #: fallback windows around R (seconds) when a fiducial point is missing
 _DEFAULT_S = {"p_on": -0.20, "p_off": -0.10, "qrs_on": -0.05, "qrs_off": 0.05, "t_off": 0.40}
 MAP_FS = 25.0  # one bin per small (1 mm) box at 25 mm/s: as fine as the paper can show
@@ -34,20 +36,29 @@ _LEAD_GROUPS = {
 
 def beat_windows(fiducials: Mapping[str, int | None], median_r_index: int,
                  fs: float) -> dict[str, tuple[float, float]]:
-    """Each part of the beat as (start, end) seconds relative to the R peak."""
+    """Each part of the beat as (start, end) seconds relative to the R peak.
+
+    Without a P wave (atrial fibrillation, or none found) the interval before the QRS is one
+    window named for what it is: calling it "P wave" would explain an AF finding by a P wave
+    the measurement said is not there.
+    """
     rel = {k: (_DEFAULT_S[k] if fiducials.get(k) is None
                else (int(fiducials[k]) - median_r_index) / fs)  # type: ignore[arg-type]
            for k in _DEFAULT_S}
-    p_on, p_off = rel["p_on"], rel["p_off"]
     q_on, q_off, t_off = rel["qrs_on"], rel["qrs_off"], rel["t_off"]
+    p_found = fiducials.get("p_on") is not None and fiducials.get("p_off") is not None
+    # no P wave: the 150 ms before the QRS, where one would be (PR minus a short PR segment)
+    p_on, p_off = (rel["p_on"], rel["p_off"]) if p_found else (q_on - 0.15, q_on)
     if not (p_on < p_off <= q_on < q_off < t_off):  # inconsistent delineation: use the defaults
         p_on, p_off, q_on, q_off, t_off = (_DEFAULT_S[k] for k in
                                            ("p_on", "p_off", "qrs_on", "qrs_off", "t_off"))
     # the ST segment ends where the T wave starts; without a T-onset point we take the first
     # third of J → T end, which matches the classic ST measurement points (J+60/80 ms)
     st_end = q_off + (t_off - q_off) / 3.0
-    return {"P wave": (p_on, p_off), "PR segment": (p_off, q_on), "QRS complex": (q_on, q_off),
-            "ST segment": (q_off, st_end), "T wave": (st_end, t_off)}
+    atrial = ({"P wave": (p_on, p_off), "PR segment": (p_off, q_on)} if p_found
+              else {NO_P: (p_on, q_on)})
+    return {**atrial, "QRS complex": (q_on, q_off), "ST segment": (q_off, st_end),
+            "T wave": (st_end, t_off)}
 
 
 def label_samples(n: int, fs: float, r_times_s: np.ndarray,

@@ -191,7 +191,7 @@ def interpret(
     n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
     if n_explain:
         findings[:n_explain] = _explain(predictor, ecg12, analysis, task, findings[:n_explain],
-                                        method, scores)
+                                        method, scores, p_wave=measurements.p_duration_ms is not None)
 
     age = None
     if scores.age_years is not None:
@@ -210,7 +210,8 @@ def _first_finding(findings: list[Finding], codes: set[str], min_p: float) -> Fi
 
 
 def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,
-             findings: list[Finding], method: Method, scores: Scores) -> list[Finding]:
+             findings: list[Finding], method: Method, scores: Scores, *,
+             p_wave: bool) -> list[Finding]:
     labels = list(predictor.labels(task))
     targets = [labels.index(f.code) for f in findings]
     if method == "gradient_x_input" and scores.x is not None and scores.logits is not None:
@@ -220,10 +221,13 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
                          targets, method=method)
     r_times = np.asarray(analysis.rpeaks, dtype=float) / ecg12.fs
     start_s = input_start_s(predictor, ecg12)
+    fiducials = dict(analysis.fiducials)
+    if not p_wave:  # withheld (AF read by the network) or not found: no "P wave" to point at
+        fiducials.update(p_on=None, p_off=None)
     out = []
     for f, a in zip(findings, attr):
         exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
-                        r_times_s=r_times, fiducials=analysis.fiducials,
+                        r_times_s=r_times, fiducials=fiducials,
                         median_r_index=analysis.median_r_index, median_fs=ecg12.fs,
                         start_s=start_s)
         out.append(f.model_copy(update={"explanation": exp}))

@@ -49,7 +49,7 @@ export function peakTime(values, axis, fs) {
 }
 
 const PART_SHORT = { "P wave": "P", "PR segment": "PR", "QRS complex": "QRS", "ST segment": "ST",
-  "T wave": "T" };
+  "T wave": "T", "before QRS (P absent)": "no P" };
 
 /** The beat's parts clipped to the axis: [{name, short, x0, x1}] in bin units. */
 export function partBands(parts, axis) {
@@ -60,12 +60,14 @@ export function partBands(parts, axis) {
     .filter((p) => p.x1 > p.x0);
 }
 
+const bandClass = (b) => `mb-band-${b.short.toLowerCase().replace(/\W+/g, "")}`;
+
 function leadBeat(values, axis, fs, label, bands) {
   const s = svg("svg", { viewBox: `0 0 ${axis.n} 100`, preserveAspectRatio: "none",
     class: "mb-svg", role: "img", "aria-label": label });
   for (const b of bands) {
     s.append(svg("rect", { x: b.x0, width: b.x1 - b.x0, y: 0, height: 100,
-      class: `mb-band mb-band-${b.short.toLowerCase()}` }));
+      class: `mb-band ${bandClass(b)}` }));
   }
   for (const t of axis.grid) {
     const x = axis.x(t);
@@ -138,7 +140,7 @@ export function medianBeatPanel(explanation, finding = null) {
     h("span", { class: "mb-lead", text: "part" }),
     // a part narrower than 6 % of the beat (often PR) keeps its band but not its label
     h("div", { class: "mb-axis mb-parts-axis" }, bands.filter((b) => (b.x1 - b.x0) / axis.n >= 0.06).map((b) => {
-      const tag = h("span", { class: `mb-tick mb-part-tag mb-band-${b.short.toLowerCase()}`, text: b.short });
+      const tag = h("span", { class: `mb-tick mb-part-tag ${bandClass(b)}`, text: b.short });
       tag.style.left = `${(((b.x0 + b.x1) / 2) / axis.n) * 100}%`;
       return tag;
     }))) : null;
