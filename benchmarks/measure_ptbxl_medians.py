@@ -2,6 +2,8 @@
 
     python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
     python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 9 --out cache/medians_fold9.npz
+    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --out cache/medians_calib.npz \
+        --exclude cache/medians_train.npz cache/medians_train7k.npz
 
 Lead swaps are signed permutations of the leads; filtering and the per-lead median commute with
 them, so the median beats of a record with simulated swapped electrodes are exactly the signed
@@ -28,11 +30,15 @@ def main() -> None:
     ap.add_argument("--folds", default="9")
     ap.add_argument("--n", type=int, default=0, help="random subset size (0 = all)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--exclude", type=Path, nargs="*", default=[],
+                    help="median caches whose records to leave out (the ones a model was fit on)")
     a = ap.parse_args()
     lo, _, hi = a.folds.partition("-")
     folds = set(range(int(lo), int(hi or lo) + 1))
     db = pd.read_csv(a.ptbxl / "ptbxl_database.csv")
     db = db[db.strat_fold.isin(folds)]
+    seen = {int(i) for f in a.exclude for i in np.load(f)["ecg_id"]}
+    db = db[~db.ecg_id.isin(seen)]
     if a.n:
         db = db.sample(n=min(a.n, len(db)), random_state=0)
     meds, fids, ids, afib, ok = [], [], [], [], []

@@ -8,12 +8,12 @@ a normal ECG stays a plausible ECG, so a linear score of the limb features finds
 at 99.6 % specificity). The signs are combinations (a P wave larger in I than in II *and* a
 negative P in III; I resembling its chest-lead prediction less than II does), which trees capture.
 Gradient-boosted trees (LightGBM, used only here) on the same 44 limb features, LA/LL-swapped
-versions of the records against the originals and their LA/RA and RA/LL versions. The decision
-threshold is the 99.6 % quantile of out-of-fold scores of the unswapped records (5 folds by record),
-so it is not fit on the records it is set on; the tree size (GRID) is chosen by the same
-out-of-fold sensitivity (7,000 records: 44 % for 7 leaves × 200 trees, 52 % for 15 × 300, 54 % for
-31 × 300). The trees are exported to numpy arrays evaluated by
-``ecglens.measure.reversal`` (no LightGBM at run time). Fold 9 is only used by bench_measure.py.
+versions of the records against the originals and their LA/RA and RA/LL versions. The tree size
+(GRID) is chosen by the out-of-fold sensitivity (5 folds by record) at the 99.6 % quantile of the
+out-of-fold scores of the unswapped records (7,000 records: 44 % for 7 leaves × 200 trees, 52 %
+for 15 × 300, 54 % for 31 × 300). The trees are exported to numpy arrays evaluated by
+``ecglens.measure.reversal`` (no LightGBM at run time). The shipped decision threshold is set on
+other records by calibrate_measure_reversal.py. Fold 9 is only used by bench_measure.py.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def main() -> None:
     x, y, rec = features(meds, fids, fs)
     orig = np.arange(len(y)) % (1 + len(LIMB_SWAPS)) == 0
     fold = rec % N_FOLDS
-    best: tuple[float, float, int, int] | None = None
+    best: tuple[float, int, int] | None = None
     for leaves, rounds in GRID:
         params = dict(PARAMS, num_leaves=leaves)
         oof = np.zeros(len(y))
@@ -116,9 +116,9 @@ def main() -> None:
               f"sensitivity {sens:.3f}, LA/RA or RA/LL called LA/LL "
               f"{(oof[(y == 0) & ~orig] >= thr).mean():.4f}")
         if best is None or sens > best[0]:
-            best = (sens, thr, leaves, rounds)
+            best = (sens, leaves, rounds)
     assert best is not None
-    _, thr, leaves, rounds = best
+    _, leaves, rounds = best
     booster = lgb.train(dict(PARAMS, num_leaves=leaves), lgb.Dataset(x, y), rounds)
     arrays = flatten(booster)
 
@@ -139,7 +139,6 @@ def main() -> None:
         "their LA/RA and RA/LL swaps. TREES_NPZ_B64\nholds the arrays read by "
         "ecglens.measure.reversal (numpy .npz, compressed, base64).\n"
         '"""\n\n'
-        f"THRESHOLD = {thr!r}  # out-of-fold {SPECIFICITY:.1%} specificity on unswapped records\n"
         f"TREES_NPZ_B64 = (\n{lines}\n)\n"
     )
     # the written file must give the same scores as LightGBM (floats written exactly)

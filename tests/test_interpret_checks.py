@@ -122,8 +122,9 @@ def _ptbxl_ecg(ptbxl_dir: Path, name: str) -> ECG:
 
 def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path) -> None:
     """At 100 Hz pacing spikes are invisible to the measurement stage, so its reversal models
-    (fit on non-paced ECGs) judge paced PTB-XL records and flag many; when the network finds a
-    pacemaker rhythm the verdict is withdrawn, with the reason, and the scores are kept."""
+    (fit on non-paced ECGs) judge paced PTB-XL records and flag some (3 of 29 on fold 9, 12 with
+    the 0.3.0 thresholds); when the network finds a pacemaker rhythm the verdict is withdrawn,
+    with the reason, and the scores are kept."""
     import ast
 
     import pandas as pd
@@ -148,7 +149,7 @@ def test_network_pacemaker_finding_withdraws_a_reversal_verdict(ptbxl_dir: Path)
             assert "pacemaker" in r.lead_reversal.not_assessed
         else:
             assert not pace and r.lead_reversal.suspected is not None
-    assert flagged >= 5  # the problem exists at the measurement stage...
+    assert flagged >= 2  # the problem exists at the measurement stage...
     assert withdrawn >= 0.6 * flagged  # ...and the network's pacemaker finding removes most of it
 
 

@@ -18,7 +18,7 @@ from ecglens.interpret.labels import Category
 from ecglens.measure.results import LeadReversal, Measurements, Quality
 
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
-SCHEMA_VERSION = "1.1"  # 1.1: Explanation.beat_parts
+SCHEMA_VERSION = "1.2"  # 1.1: Explanation.beat_parts; 1.2: the "before QRS (P absent)" part
 
 
 class _Model(BaseModel):

@@ -10,10 +10,12 @@ The features encode exactly these relations (net P/QRS/T areas of the limb leads
 each limb lead with V1, V5, V6; for each adjacent chest pair the change in neighbour similarity
 and R/S progression if the pair were swapped back). Two logistic models weigh them: a softmax
 over {none, LA/RA, LA/LL, RA/LL} and a binary model for adjacent chest-lead pairs. They were fit
-on PTB-XL folds 1–8 with simulated swaps (benchmarks/train_measure_reversal.py) and the decision
-thresholds set there for 99.5 % specificity; fold 9 is the evaluation. LA/LL, which leaves a
-plausible ECG and which the linear score finds poorly, is scored by boosted trees on the same limb
-features (benchmarks/train_measure_reversal_lall.py), evaluated here from numpy arrays.
+on PTB-XL folds 1–8 with simulated swaps (benchmarks/train_measure_reversal.py). LA/LL, which
+leaves a plausible ECG and which the linear score finds poorly, is scored by boosted trees on the
+same limb features (benchmarks/train_measure_reversal_lall.py), evaluated here from numpy arrays.
+The decision thresholds share one specificity, set on other folds 1–8 records so that 1 % of
+correctly wired ECGs get a flag from any of the eight detectors
+(benchmarks/calibrate_measure_reversal.py); fold 9 is the evaluation.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "detect_reversal",
     "fit_chest_to_limb",
     "limb_features",
+    "reversal_scores",
     "swap_leads",
     "tree_score",
     "trees_from_b64",
@@ -199,23 +202,18 @@ def trees_from_b64(blob: str) -> dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=1)
-def _lall_trees() -> tuple[dict[str, np.ndarray], float] | None:
-    try:
-        from ecglens.measure import reversal_lall_weights as t
-    except ImportError:  # not trained: the linear model scores LA/LL
-        return None
-    return trees_from_b64(t.TREES_NPZ_B64), float(t.THRESHOLD)
+def _lall_trees() -> dict[str, np.ndarray]:
+    from ecglens.measure import reversal_lall_weights as t
+
+    return trees_from_b64(t.TREES_NPZ_B64)
 
 
 def decision_thresholds() -> dict[str, float]:
-    """The score each swap must reach to be reported (set on PTB-XL folds 1–8)."""
-    from ecglens.measure import reversal_weights as wts
+    """The score each swap must reach to be reported (set on PTB-XL folds 1–8 records no model
+    was fit on, for a joint false-alarm rate: see ``reversal_thresholds``)."""
+    from ecglens.measure import reversal_thresholds
 
-    out = dict(wts.THRESHOLDS)
-    lall = _lall_trees()
-    if lall is not None:
-        out["LA/LL"] = lall[1]
-    return out
+    return dict(reversal_thresholds.THRESHOLDS)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -224,31 +222,33 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+def reversal_scores(med: np.ndarray, fid: dict[str, int | None], fs: float) -> dict[str, float]:
+    """The score of every tested swap for 12 standard leads' median beats (leads × samples)."""
+    from ecglens.measure import reversal_weights as wts
+
+    raw = limb_features(med, fid, fs)
+    p = _softmax(wts.LIMB_W @ ((raw - wts.LIMB_MEAN) / wts.LIMB_STD) + wts.LIMB_B)
+    scores = {name: float(p[k + 1]) for k, name in enumerate(LIMB_SWAPS)}
+    # LA/LL: boosted trees on the same features (see their trainer)
+    scores["LA/LL"] = tree_score(raw, _lall_trees())
+    z = (chest_features(med, fid, fs) - wts.CHEST_MEAN) / wts.CHEST_STD @ wts.CHEST_W + wts.CHEST_B
+    for k, name in enumerate(CHEST_PAIRS):
+        scores[name] = float(1.0 / (1.0 + np.exp(-z[k])))
+    return scores
+
+
 def detect_reversal(
     med: np.ndarray, leads: tuple[str, ...], fid: object, fs: float
 ) -> LeadReversal:
     """Score every tested swap; name the most likely one if it passes its threshold."""
-    from ecglens.measure import reversal_weights as wts
-
     f = fid.as_dict() if hasattr(fid, "as_dict") else dict(fid)  # type: ignore[call-overload]
     if tuple(leads) != STANDARD_LEADS or f.get("qrs_on") is None or f.get("qrs_off") is None:
         return LeadReversal()
     if not np.isfinite(med).all():
         return LeadReversal()
-    scores: dict[str, float] = {}
-    raw = limb_features(med, f, fs)
-    p = _softmax(wts.LIMB_W @ ((raw - wts.LIMB_MEAN) / wts.LIMB_STD) + wts.LIMB_B)
-    for k, name in enumerate(LIMB_SWAPS):
-        scores[name] = float(p[k + 1])
-    lall = _lall_trees()
-    if lall is not None:  # LA/LL: boosted trees on the same features (see their trainer)
-        scores["LA/LL"] = tree_score(raw, lall[0])
+    scores = reversal_scores(med, f, fs)
     thresholds = decision_thresholds()
-    cf = (chest_features(med, f, fs) - wts.CHEST_MEAN) / wts.CHEST_STD
-    z = cf @ wts.CHEST_W + wts.CHEST_B
-    for k, name in enumerate(CHEST_PAIRS):
-        scores[name] = float(1.0 / (1.0 + np.exp(-z[k])))
-    passed = {k: s for k, s in scores.items() if s >= thresholds.get(k, 1.0)}
+    passed = {k: s for k, s in scores.items() if s >= thresholds[k]}
     if not passed:
         return LeadReversal(scores={k: round(v, 4) for k, v in scores.items()})
     best = max(passed, key=lambda k: passed[k])

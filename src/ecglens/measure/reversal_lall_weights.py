@@ -5,7 +5,6 @@ LightGBM, 300 trees of 31 leaves on the 44 limb features of 7000 PTB-XL records 
 holds the arrays read by ecglens.measure.reversal (numpy .npz, compressed, base64).
 """
 
-THRESHOLD = 0.9721053713959212  # out-of-fold 99.6% specificity on unswapped records
 TREES_NPZ_B64 = (
     "UEsDBC0AAAAIAAAAIQBOecL6//////////8RABQAc3BsaXRfZmVhdHVyZS5ucHkBABAAqCMAAAAAAACjGAAAAAAAAJ25ybL0"
     "MJQm5EEe0lN6kDVYtmQNliVlLYroHQ/ADoINC1ZEBV0ERHR0d1QRbICn4IX73Oo34N/8kXktWTrnO99w7//3P/xP//3/+D/n"
