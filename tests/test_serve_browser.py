@@ -166,7 +166,11 @@ def test_upload_read_explain_overread_download(server: str, browser: Browser, fo
             expect(cell.locator("rect.mb-for")).to_have_count(want_for)
             expect(cell.locator("rect.mb-against")).to_have_count(want_against)
         expect(panel).to_contain_text("Strongest in")
-        expect(panel.locator(".mb-part")).to_have_count(len(explanation["segments"]))
+        # the parts this beat has, and the time between beats (no "no P" part: it has a P wave)
+        shown = [k for k in explanation["segments"]
+                 if k in explanation["beat_parts"] or k == "between beats"]
+        assert "P wave" in shown and len(shown) == len(explanation["segments"]) - 1
+        expect(panel.locator(".mb-part")).to_have_count(len(shown))
         panel.scroll_into_view_if_needed()
         panel.screenshot(path=str(shots / "05b-median-beat.png"))
         page.screenshot(path=str(shots / "05-ecg-explained.png"), full_page=True)

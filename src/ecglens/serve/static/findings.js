@@ -2,6 +2,7 @@
 // shares, and the overlay that shades the tracing where the network's evidence lies.
 import { clear, h } from "./dom.js";
 import { percent } from "./format.js";
+import { segmentShares } from "./medianbeat.js";
 
 /** The time span (s) holding the positive evidence, or null when there is none. */
 function evidenceSpan(map) {
@@ -36,7 +37,7 @@ function explanationDetails(f, ecg) {
   if (!e) return null;
   const top = (e.leads || []).slice(0, 6);
   const max = Math.max(...top.map((l) => l.share), 0.01);
-  const segments = Object.entries(e.segments || {}).sort((a, b) => b[1] - a[1]);
+  const segments = segmentShares(e);
   return h("div", { class: "explanation" },
     h("p", { class: "summary" }, h("span", { class: "muted", text: "Network evidence: " }), e.summary),
     evidenceNote(f, ecg),

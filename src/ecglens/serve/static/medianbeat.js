@@ -51,6 +51,18 @@ export function peakTime(values, axis, fs) {
 const PART_SHORT = { "P wave": "P", "PR segment": "PR", "QRS complex": "QRS", "ST segment": "ST",
   "T wave": "T", "before QRS (P absent)": "no P" };
 
+/**
+ * The explanation's parts of the beat with their evidence shares, largest first; a part this
+ * beat does not have (no P wave in AF, or a P wave where none was absent) is left out.
+ */
+export function segmentShares(explanation) {
+  const parts = explanation.beat_parts || {};
+  const known = Object.keys(parts).length > 0;
+  return Object.entries(explanation.segments || {})
+    .filter(([name]) => !known || name in parts || name === "between beats")
+    .sort((a, b) => b[1] - a[1]);
+}
+
 /** The beat's parts clipped to the axis: [{name, short, x0, x1}] in bin units. */
 export function partBands(parts, axis) {
   return Object.entries(parts || {})
@@ -138,13 +150,15 @@ export function medianBeatPanel(explanation, finding = null) {
     })));
   const partsRow = () => bands.length ? h("div", { class: "mb-cell mb-axis-row", "aria-hidden": "true" },
     h("span", { class: "mb-lead", text: "part" }),
-    // a part narrower than 6 % of the beat (often PR) keeps its band but not its label
-    h("div", { class: "mb-axis mb-parts-axis" }, bands.filter((b) => (b.x1 - b.x0) / axis.n >= 0.06).map((b) => {
+    // a part narrower than 6 % of the beat (often PR) keeps its band but not its label, and so
+    // does the P-less interval, whose label would run into the QRS label next to it
+    h("div", { class: "mb-axis mb-parts-axis" }, bands.filter((b) => (b.x1 - b.x0) / axis.n >= 0.06
+      && b.short !== "no P").map((b) => {
       const tag = h("span", { class: `mb-tick mb-part-tag ${bandClass(b)}`, text: b.short });
       tag.style.left = `${(((b.x0 + b.x1) / 2) / axis.n) * 100}%`;
       return tag;
     }))) : null;
-  const segments = Object.entries(explanation.segments || {}).sort((a, b) => b[1] - a[1]);
+  const segments = segmentShares(explanation);
   const title = finding ? `Median-beat evidence: ${finding.label}` : "Median-beat evidence";
   return h("section", { class: "panel median-beat", "aria-label": title },
     h("div", { class: "mb-head" },
@@ -156,8 +170,8 @@ export function medianBeatPanel(explanation, finding = null) {
       strongest ? `Strongest in ${strongest.lead}, ${at(strongest.t)}. ` : "",
       "Averaged over the record's beats, aligned on R (dashed line); grid every 200 ms; " +
       "% = the lead's share of the evidence over the whole record." +
-      (bands.length ? " Shaded bands: the parts of the beat (P, PR, QRS, ST, T) as measured on " +
-        "the median beat." : " The parts of the beat are not known for this result.")),
+      (bands.length ? ` Shaded bands: the parts of the beat (${bands.map((b) => b.short).join(", ")}) ` +
+        "as measured on the median beat." : " The parts of the beat are not known for this result.")),
     h("div", { class: "mb-grid-wrap" }, beatColumns(map.leads).map((col) =>
       h("div", { class: "mb-col" }, col.map((l) => cells.get(l)), ticks(), partsRow()))),
     h("p", { class: "mb-legend small muted" },
