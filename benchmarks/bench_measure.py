@@ -366,6 +366,9 @@ def section_ptbxl(limit: int) -> None:
     # withhold P and PR the measurement kept: AFIB with both null, sinus-only with PR kept
     predictor = default_predictor()
     i_afib_null, sr_n, sr_pr, i_sr_pr = 0, 0, 0, 0
+    kept_af: list[str] = []
+    af_irr: list[float] = []  # RR irregularity of the AFIB and the sinus-only records
+    sr_irr: list[float] = []
     leads = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
     t0 = time.perf_counter()
     for k, row in enumerate(db.itertuples()):
@@ -375,15 +378,24 @@ def section_ptbxl(limit: int) -> None:
         codes = ast.literal_eval(row.scp_codes)
         is_af, is_sr = "AFIB" in codes, "SR" in codes and not {"AFIB", "AFLT"} & set(codes)
         if is_af or is_sr:
-            im = interpret(ecg, predictor=predictor, explain=0).measurements
+            ir = interpret(ecg, predictor=predictor, explain=0)
+            im = ir.measurements
         if is_af:
             afib_n += 1
             afib_null += a.measurements.pr_ms is None and a.measurements.p_duration_ms is None
             i_afib_null += im.pr_ms is None and im.p_duration_ms is None
+            if im.pr_ms is not None:  # kept: how regular the rhythm, how sure the network
+                atrial = [f.probability for f in ir.findings if f.code in ("AFIB", "AFLT")]
+                kept_af.append(f"{row.ecg_id} (RR irregularity {a.rr_irregularity:.3f}, AF/flutter"
+                               f" p {max(atrial):.2f})" if atrial else
+                               f"{row.ecg_id} (RR irregularity {a.rr_irregularity:.3f}, AF/flutter"
+                               " not among the findings)")
+            af_irr.append(a.rr_irregularity)
         if is_sr:
             sr_n += 1
             sr_pr += a.measurements.pr_ms is not None
             i_sr_pr += im.pr_ms is not None
+            sr_irr.append(a.rr_irregularity)
         if a.fiducials["qrs_on"] is None or a.median_beats.shape[1] != 120:
             continue
         n_ok += 1
@@ -423,6 +435,10 @@ def section_ptbxl(limit: int) -> None:
     print(f"   the same through interpret ({DEFAULT_BUNDLE}, rhythm finding withholds P/PR): AFIB "
           f"null {i_afib_null}/{afib_n} ({i_afib_null / max(afib_n, 1):.1%}); sinus-only with a "
           f"PR {i_sr_pr}/{sr_n} ({i_sr_pr / max(sr_n, 1):.1%})")
+    if kept_af:
+        print(f"   AFIB records still with a PR through interpret: {'; '.join(kept_af)}. RR "
+              f"irregularity, median (95th percentile): AFIB {np.median(af_irr):.3f}, sinus-only "
+              f"{np.median(sr_irr):.3f} ({np.quantile(sr_irr, 0.95):.3f})")
 
 
 def network_afib_misses(db: pd.DataFrame) -> str:

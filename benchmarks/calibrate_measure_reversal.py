@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_measure_reversal import load
 
 FALSE_ALARM = 0.01
+TAIL = 0.005  # the top half percent of each detector's unswapped scores is kept: every
+# reported swap scores above its threshold (the top 0.125 %), where its false-alarm rate is read
 OUT = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure" / "reversal_thresholds.py"
 KEYS = LIMB_SWAPS + CHEST_PAIRS
 
@@ -81,14 +83,26 @@ def main() -> None:
               f"{(pos >= thr[k]).mean():>12.1%}")
     if a.write:
         table = ",\n".join(f"    {name!r}: {float(t)!r}" for name, t in zip(KEYS, thr))
+        top = int(np.ceil(TAIL * len(neg)))
+        def wrapped(values: np.ndarray) -> str:  # exact floats, four to a line
+            items = [repr(float(v)) for v in values]
+            return "\n".join("        " + ", ".join(items[i:i + 4]) + ","
+                             for i in range(0, len(items), 4))
+
+        tails = "\n".join(f"    {name!r}: (\n{wrapped(np.sort(neg[:, k])[::-1][:top])}\n    ),"
+                          for k, name in enumerate(KEYS))
         OUT.write_text(
             '"""Lead-reversal decision thresholds, written by '
             'benchmarks/calibrate_measure_reversal.py.\n\n'
             f"One specificity per detector ({q:.5f}), chosen on {len(meds)} PTB-XL records of "
             "folds 1-8 that no\nreversal model was fit on, so that "
-            f"{FALSE_ALARM:.0%} of them are flagged with any swap.\n"
+            f"{FALSE_ALARM:.0%} of them are flagged with any swap. TAILS holds each\n"
+            f"detector's {top} highest scores on those correctly wired records (of N_RECORDS), "
+            "from which a\nreported swap's false-alarm rate is read.\n"
             '"""\n\n'
-            f"THRESHOLDS: dict[str, float] = {{\n{table},\n}}\n")
+            f"N_RECORDS = {len(neg)}\n"
+            f"THRESHOLDS: dict[str, float] = {{\n{table},\n}}\n"
+            f"TAILS: dict[str, tuple[float, ...]] = {{\n{tails}\n}}\n")
         print(f"wrote {OUT}")
 
 

@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecglens.measure import analyze
-from ecglens.measure.reversal import CHEST_PAIRS, LIMB_SWAPS, swap_leads, tree_score
+from ecglens.measure import analyze, reversal_thresholds
+from ecglens.measure.reversal import (
+    CHEST_PAIRS,
+    LIMB_SWAPS,
+    decision_thresholds,
+    false_alarm_rate,
+    swap_leads,
+    tree_score,
+)
 from ecglens.record import make_ecg
 
 
@@ -42,6 +49,9 @@ def test_la_ra_swap_on_raw_signal_is_detected(records) -> None:  # type: ignore[
         swapped = ecg.replace(signal=swap_leads(np.asarray(ecg.signal).T, "LA/RA").T)
         rev = analyze(swapped).lead_reversal
         found += rev.suspected == "LA/RA"
+        if rev.suspected:  # a verdict says how often a correctly wired ECG scores this high
+            assert rev.false_alarm_rate is not None and rev.false_alarm_rate <= 0.0013
+            assert "of correctly wired ECGs" in rev.rarity()
         assert rev.scores["LA/RA"] > analyze(ecg).lead_reversal.scores["LA/RA"]
         false_alarm += analyze(ecg).lead_reversal.suspected == "LA/RA"
     assert found >= len(records) - 1
@@ -62,6 +72,22 @@ def test_la_ll_swap_on_raw_signal(records) -> None:  # type: ignore[no-untyped-d
     assert named >= 3
     assert false_alarm == 0
     assert np.mean(swapped_scores) > np.mean(plain_scores) + 0.2
+
+
+def test_thresholds_share_one_false_alarm_rate_that_adds_up_to_the_budget() -> None:
+    """Each detector's threshold is reached by the same small share of the calibration records,
+    and the eight shares add up to about the 1 % joint budget (less where they overlap)."""
+    rates = {k: false_alarm_rate(k, t) for k, t in decision_thresholds().items()}
+    assert set(rates) == set(LIMB_SWAPS + CHEST_PAIRS)
+    n = reversal_thresholds.N_RECORDS
+    assert max(rates.values()) - min(rates.values()) <= 1.5 / n
+    assert 0.008 <= sum(rates.values()) <= 0.012
+    # rarer as the score rises, and never read below the stored tail
+    tail = reversal_thresholds.TAILS["LA/RA"]
+    assert false_alarm_rate("LA/RA", tail[0]) == 1 / n
+    assert false_alarm_rate("LA/RA", 1.0) == 0.0
+    with pytest.raises(ValueError):
+        false_alarm_rate("LA/RA", tail[-1] / 2)
 
 
 def test_tree_score_walks_each_tree_to_its_leaf() -> None:

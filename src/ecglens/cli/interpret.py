@@ -82,7 +82,8 @@ def _text(r: Interpretation) -> str:
         f"axes P/QRS/T {v(m.p_axis_deg, '°')}/{v(m.qrs_axis_deg, '°')}/{v(m.t_axis_deg, '°')}"),
     ]
     if r.lead_reversal.suspected:
-        lines.append(f"WARNING: suspected lead reversal {r.lead_reversal.suspected}")
+        lines.append(f"WARNING: suspected lead reversal {r.lead_reversal.suspected} "
+                     f"({r.lead_reversal.rarity()})")
     if r.abstention.abstained:
         lines.append("NO INTERPRETATION: " + "; ".join(r.abstention.reasons))
     elif not r.findings:

@@ -10,6 +10,7 @@ from typing import Any
 from ecglens.cli.common import print_json, rel, run_many
 from ecglens.io import read
 from ecglens.measure import analyze
+from ecglens.measure.results import LeadReversal
 
 _UNITS = {
     "heart_rate_bpm": "bpm", "rr_ms": "ms", "p_duration_ms": "ms", "pr_ms": "ms", "qrs_ms": "ms",
@@ -51,7 +52,8 @@ def _print_text(d: dict[str, Any]) -> None:
     print(f"{'quality':>18}: {q['verdict']}" + (f" ({'; '.join(q['reasons'])})" if q["reasons"] else ""))
     lr = d["lead_reversal"]
     if lr["suspected"]:
-        print(f"{'lead reversal':>18}: {lr['suspected']} suspected (confidence {lr['confidence']:.2f})")
+        print(f"{'lead reversal':>18}: {lr['suspected']} suspected "
+              f"({LeadReversal.model_validate(lr).rarity()})")
     elif lr.get("not_assessed"):
         print(f"{'lead reversal':>18}: {lr['not_assessed']}")
     else:

@@ -32,9 +32,20 @@ class LeadReversal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     suspected: str | None = None  # "LA/RA", "LA/LL", "RA/LL", "V1/V2", ... or None
-    confidence: float = 0.0  # probability-like score of the suspected swap in [0, 1]
+    confidence: float = 0.0  # the suspected swap's model score in [0, 1] (not a probability)
+    # how often a correctly wired ECG scores at least this high for the suspected swap
+    # (PTB-XL calibration records; see measure/reversal_thresholds.py)
+    false_alarm_rate: float | None = None
     scores: dict[str, float] = {}  # score of every swap that was tested
     not_assessed: str | None = None  # why no verdict is given (the scores are then only shown)
+
+    def rarity(self) -> str:
+        """How often a correctly wired ECG looks like this, in words, for a suspected swap."""
+        rate = self.false_alarm_rate
+        if rate is None:
+            return f"score {self.confidence:.2f}"
+        shown = "< 0.01 %" if rate < 1e-4 else f"{100 * rate:.2f} %"
+        return f"score {self.confidence:.2f}, reached by {shown} of correctly wired ECGs"
 
     def withdrawn(self, reason: str) -> LeadReversal:
         """The same scores without a verdict, saying why none is given."""

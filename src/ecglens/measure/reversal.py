@@ -35,6 +35,7 @@ __all__ = [
     "chest_features",
     "decision_thresholds",
     "detect_reversal",
+    "false_alarm_rate",
     "fit_chest_to_limb",
     "limb_features",
     "reversal_scores",
@@ -216,6 +217,17 @@ def decision_thresholds() -> dict[str, float]:
     return dict(reversal_thresholds.THRESHOLDS)
 
 
+def false_alarm_rate(swap: str, score: float) -> float:
+    """The fraction of correctly wired ECGs (the calibration records) whose score for ``swap``
+    is at least ``score``; read where it matters, above the decision threshold."""
+    from ecglens.measure import reversal_thresholds as t
+
+    tail = t.TAILS[swap]
+    if score < tail[-1]:
+        raise ValueError(f"{swap} score {score} is below the stored tail ({tail[-1]})")
+    return sum(v >= score for v in tail) / t.N_RECORDS
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max()
     e = np.exp(z)
@@ -253,4 +265,5 @@ def detect_reversal(
         return LeadReversal(scores={k: round(v, 4) for k, v in scores.items()})
     best = max(passed, key=lambda k: passed[k])
     return LeadReversal(suspected=best, confidence=round(passed[best], 4),
+                        false_alarm_rate=false_alarm_rate(best, passed[best]),
                         scores={k: round(v, 4) for k, v in scores.items()})

@@ -104,8 +104,8 @@ def _statement_lines(interp: Interpretation) -> list[tuple[str, str]]:
         out.append((f"… and {len(interp.findings) - 9} more (see JSON)", "#000000"))
     rev = interp.lead_reversal
     if rev.suspected:
-        out.append(((f"⚠ Suspected lead reversal {rev.suspected} "
-                    f"({rev.confidence:.0%}) — check electrodes"), "#b00000"))
+        out.append(((f"⚠ Suspected lead reversal {rev.suspected} ({rev.rarity()}) — check "
+                     "electrodes"), "#b00000"))
     elif rev.not_assessed:
         out.append((f"Lead reversal: {rev.not_assessed}", "#555555"))
     for flag in interp.consistency[:4]:

@@ -1,6 +1,6 @@
 // The measurement table and the warnings that must be read before any finding.
 import { h } from "./dom.js";
-import { percent, qualityBadge } from "./format.js";
+import { qualityBadge } from "./format.js";
 
 // [field, label, unit, low, high]: the limits only flag a value for attention
 const MEASUREMENTS = [
@@ -78,9 +78,13 @@ export function alerts(result) {
       `Signal quality ${q.verdict}`, [...reasons, ...perLead]);
   }
   const lr = result.lead_reversal || {};
+  // how often a correctly wired ECG scores this high (absent in results stored before 0.3.1)
+  const rarity = (rate) => typeof rate !== "number" ? "" : ", reached by " +
+    (rate < 1e-4 ? "< 0.01 %" : `${(100 * rate).toFixed(2)} %`) + " of correctly wired ECGs";
   if (lr.suspected) {
     add("danger", `Lead reversal suspected: ${lr.suspected}`,
-      [`score ${percent(lr.confidence)}; check the electrode placement and repeat the recording`]);
+      [`score ${lr.confidence.toFixed(2)}${rarity(lr.false_alarm_rate)}; check the electrode ` +
+        "placement and repeat the recording"]);
   } else if (lr.not_assessed) {
     add("info", "Lead reversal not assessed", [lr.not_assessed]);
   }
