@@ -95,20 +95,17 @@ def main() -> None:
     z = (lx - lm) / ls @ lw.T + lb
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
-    thresholds: dict[str, float] = {}
     orig = lsrc == "none"
     for k, name in enumerate(LIMB_SWAPS):
-        thr = float(np.quantile(p[orig, k + 1], SPECIFICITY))
-        thresholds[name] = max(thr, 0.05)
-        sens = float((p[ly == k + 1, k + 1] >= thresholds[name]).mean())
-        print(f"train {name}: threshold {thresholds[name]:.3f} sensitivity {sens:.3f}")
+        thr = max(float(np.quantile(p[orig, k + 1], SPECIFICITY)), 0.05)
+        sens = float((p[ly == k + 1, k + 1] >= thr).mean())
+        print(f"train {name}: threshold {thr:.3f} sensitivity {sens:.3f}")
     zc = (cx - cm) / cs @ cw + cb
     pc = 1 / (1 + np.exp(-zc))
     for k, name in enumerate(CHEST_PAIRS):
         pair = cx[:, 5 + k] == 1
         neg = pc[pair & (csrc == "none")]
         thr = max(float(np.quantile(neg, SPECIFICITY)), 0.05)
-        thresholds[name] = thr
         sens = float((pc[pair & (cy == 1)] >= thr).mean())
         print(f"train {name}: threshold {thr:.3f} sensitivity {sens:.3f}")
 
