@@ -386,10 +386,9 @@ def section_ptbxl(limit: int) -> None:
             i_afib_null += im.pr_ms is None and im.p_duration_ms is None
             if im.pr_ms is not None:  # kept: how regular the rhythm, how sure the network
                 atrial = [f.probability for f in ir.findings if f.code in ("AFIB", "AFLT")]
-                kept_af.append(f"{row.ecg_id} (RR irregularity {a.rr_irregularity:.3f}, AF/flutter"
-                               f" p {max(atrial):.2f})" if atrial else
-                               f"{row.ecg_id} (RR irregularity {a.rr_irregularity:.3f}, AF/flutter"
-                               " not among the findings)")
+                read_as = f"p {max(atrial):.2f}" if atrial else "not among the findings"
+                kept_af.append(f"{row.ecg_id} (RR irregularity {a.rr_irregularity:.3f}, "
+                               f"AF/flutter {read_as})")
             af_irr.append(a.rr_irregularity)
         if is_sr:
             sr_n += 1
