@@ -126,7 +126,9 @@ class Overread(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+    """Append-only: the migrations install triggers that refuse UPDATE, DELETE, TRUNCATE and
+    an INSERT that is not after the last row; ``row_hash`` chains every row to the one before
+    (see ``ecglens.serve.audit``)."""
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -137,3 +139,13 @@ class AuditEvent(Base):
     ecg_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainLock(Base):
+    """One row (id 1): every audit writer updates it first, so writers chain one at a time."""
+
+    __tablename__ = "audit_chain_lock"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    taken: Mapped[int] = mapped_column(BigInteger, default=0)
