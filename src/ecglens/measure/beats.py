@@ -79,24 +79,33 @@ def rr_irregularity(rr: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(rr))) / max(np.median(rr), 1e-9))
 
 
-def _pair_correlation(w: np.ndarray) -> np.ndarray:
-    """QRS correlation between all beats; a beat cut by the record's edge (NaN samples) is
-    compared on the samples it has, so the first and last beats still count."""
+def _pair_correlation(x: np.ndarray, r: np.ndarray, half: int, fs: float) -> np.ndarray:
+    """QRS correlation between all beats.
+
+    A beat cut by the record's edge (at most the first and the last) is compared on the
+    samples it has, at its best shift within ±_MAX_SHIFT_S: the detector's fiducial is least
+    reliable there (a cut R wave peaks at the last sample), and without the shift such a beat
+    matches nothing and stops counting with its class, which can tie two classes.
+    """
+    w = _windows(x, r, half, half).reshape(r.size, -1)
     full = ~np.isnan(w).any(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):  # flat beats have no correlation
         c = np.corrcoef(np.nan_to_num(w)) if w.shape[0] > 1 else np.ones((1, 1))
-        for i in np.flatnonzero(~full):  # at most the first and the last beat
-            ok = ~np.isnan(w[i])
-            if ok.sum() >= w.shape[1] // 2:
-                c[i] = c[:, i] = _corr_rows(np.nan_to_num(w[:, ok]), w[i, ok])
-            else:
-                c[i] = c[:, i] = 0.0
+        s = int(_MAX_SHIFT_S * fs)
+        for i in np.flatnonzero(~full):
+            best = np.zeros(r.size)
+            for shift in range(-s, s + 1):
+                wi = _windows(x, r[i : i + 1] + shift, half, half).reshape(-1)
+                ok = ~np.isnan(wi)
+                if ok.sum() >= w.shape[1] // 2:
+                    best = np.maximum(best, np.nan_to_num(_corr_rows(np.nan_to_num(w[:, ok]), wi[ok])))
+            c[i] = c[:, i] = best
     c = np.nan_to_num(c)
     np.fill_diagonal(c, 1.0)
     return c
 
 
-def _dominant_medoid(w: np.ndarray) -> int:
+def _dominant_medoid(x: np.ndarray, r: np.ndarray, half: int, fs: float) -> int:
     """Index of the beat at the centre of the most populated QRS morphology.
 
     Carts measure the dominant beat type: the morphology with the most beats. Each beat's
@@ -104,7 +113,7 @@ def _dominant_medoid(w: np.ndarray) -> int:
     bound than the ectopy test, so that fusion and slightly varying conducted beats count with
     their class); ties go to the beat with the highest median correlation, the medoid.
     """
-    c = _pair_correlation(w)
+    c = _pair_correlation(x, r, half, fs)
     size = (c >= _SAME_MORPHOLOGY).sum(axis=1)
     return int(np.lexsort((np.median(c, axis=1), size))[-1])
 
@@ -115,12 +124,11 @@ def classify_beats(x: np.ndarray, rpeaks: np.ndarray, fs: float) -> BeatSet:
     if n_beats == 0:
         return BeatSet(rpeaks, [], np.zeros(0), np.zeros(0, dtype=bool))
     half = max(int(_QRS_HALF_S * fs), 2)
-    raw = _windows(x, rpeaks, half, half).reshape(n_beats, -1)
-    w = np.nan_to_num(raw)
+    w = np.nan_to_num(_windows(x, rpeaks, half, half).reshape(n_beats, -1))
     # dominant template: the most common QRS morphology, then the median of the beats that
     # resemble it; robust even when ectopic (or paced) beats are numerous
     sub = np.linspace(0, n_beats - 1, min(n_beats, 300)).astype(int)
-    medoid = sub[_dominant_medoid(raw[sub])]
+    medoid = sub[_dominant_medoid(x, rpeaks[sub], half, fs)]
     corr = _corr_rows(w, w[medoid])
     like = corr > 0.9 if (corr > 0.9).sum() >= 1 else np.ones(n_beats, dtype=bool)
     template = np.median(w[like], axis=0).reshape(x.shape[1], 2 * half)
