@@ -15,6 +15,7 @@ from ecglens.runtime import tune_allocator
 COMMANDS = [
     "info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate",
     "serve", "users", "keys", "import", "db",
+    "audit",
 ]
 #: commands whose module name differs (``import`` is a Python keyword)
 _MODULES = {"import": "import_"}
