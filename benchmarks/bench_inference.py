@@ -29,7 +29,7 @@ from ecglens.data.labels import LABEL_TASKS
 from ecglens.models import create_model, load_predictor
 from ecglens.record import ECG, STANDARD_LEADS
 from ecglens.train.config import TrainConfig
-from ecglens.train.dataset import load_training_set
+from ecglens.data.training_set import load_training_set
 from ecglens.train.loop import multitask_loss
 
 

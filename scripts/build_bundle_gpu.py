@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from train_gpu import run_evaluate
 
 from ecglens.data.labels import TASKS
-from ecglens.train.dataset import load_training_set
+from ecglens.data.training_set import load_training_set
 from ecglens.train.ensemble import build_bundle
 
 

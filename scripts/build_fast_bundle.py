@@ -18,7 +18,7 @@ import shutil
 import sys
 
 from ecglens.models.bundle import resolve_bundle_dir
-from ecglens.train.dataset import load_training_set
+from ecglens.data.training_set import load_training_set
 from ecglens.train.ensemble import build_bundle
 
 

@@ -43,7 +43,7 @@ def _chunk(args: tuple[np.ndarray]) -> dict[str, np.ndarray]:
 def extract(ptbxl: Path, out: Path, workers: int) -> None:
     from ecglens.data.labels import LABEL_TASKS
     from ecglens.models import load_predictor
-    from ecglens.train.dataset import load_training_set
+    from ecglens.data.training_set import load_training_set
 
     pred = load_predictor()
     labels = {t: pred.labels(t) for t in LABEL_TASKS}

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ecglens.data.labels import TASKS
 from ecglens.train.config import TrainConfig
-from ecglens.train.dataset import load_training_set, save_training_set
+from ecglens.data.training_set import load_training_set, save_training_set
 
 MEMBERS: list[dict[str, object]] = [
     {"name": "xresnet1d101_s0", "arch": "xresnet1d101", "seed": 0},

@@ -22,7 +22,7 @@ from ecglens.models.form_features import (
     feature_names,
     summarise_batch,
 )
-from ecglens.train.dataset import load_training_set
+from ecglens.data.training_set import load_training_set
 
 BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemble"
 

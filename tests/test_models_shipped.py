@@ -17,7 +17,7 @@ from ecglens.io import read
 from ecglens.models import load_predictor
 from ecglens.models.bundle import sha256_file
 from ecglens.record import ECG
-from ecglens.train.dataset import load_training_set
+from ecglens.data.training_set import load_training_set
 
 BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemble"
 

@@ -24,12 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ecglens.exceptions import DataError
-
-LABEL_TASKS: tuple[str, ...] = (
-    "all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm",
-)
-PHENOTYPE_TASKS: tuple[str, ...] = ("age", "sex")
-TASKS: tuple[str, ...] = LABEL_TASKS + PHENOTYPE_TASKS
+from ecglens.models.layout import LABEL_TASKS, PHENOTYPE_TASKS, TASKS  # noqa: F401 (re-exported)
 
 #: the benchmark's setting (``experiments`` in reproduce_results.py)
 BENCHMARK_MIN_SAMPLES = 0

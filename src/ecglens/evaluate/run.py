@@ -19,7 +19,7 @@ from ecglens.evaluate.calibration import probabilities
 from ecglens.evaluate.metrics import bootstrap_ci, ece, fmax, macro_auc, per_class_auc
 from ecglens.exceptions import DataError
 from ecglens.models.predictor import Predictor
-from ecglens.train.dataset import TrainingSet, load_training_set
+from ecglens.data.training_set import TrainingSet, load_training_set
 
 AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("<40", 0, 40), ("40-59", 40, 60), ("60-74", 60, 75), (">=75", 75, 200))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ecglens.interpret.result import AttributionMap, Explanation, LeadShare
+from ecglens.explain.results import AttributionMap, Explanation, LeadShare
 from ecglens.record import STANDARD_LEADS
 
 SEGMENTS = ("P wave", "PR segment", "QRS complex", "ST segment", "T wave", "between beats",

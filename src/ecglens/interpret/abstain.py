@@ -15,8 +15,8 @@ import numpy as np
 from scipy import signal as sps
 from scipy import stats
 
-from ecglens.measure.results import Quality
 from ecglens.record import ECG, STANDARD_LEADS
+from ecglens.signal.results import Quality
 
 MIN_SHARPNESS = 3.0  # excess kurtosis of the derivative; Gaussian noise 0, a sine −1.5
 MAX_PTP_MV = 20.0  # no lead of a human ECG spans 20 mV; a unit error (µV read as mV) does

@@ -36,8 +36,9 @@ from ecglens.interpret.result import (
     RecordInfo,
 )
 from ecglens.measure.analysis import Analysis, analyze
-from ecglens.measure.results import LeadReversal, Measurements, Quality
+from ecglens.measure.results import LeadReversal, Measurements
 from ecglens.record import ECG
+from ecglens.signal.results import Quality
 
 DEFAULT_TASK = "all"
 #: A finding is called confident only when it is also more likely than not. The 95 %-specificity

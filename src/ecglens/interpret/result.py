@@ -14,8 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecglens.explain.results import AttributionMap, Explanation, LeadShare
 from ecglens.interpret.labels import Category
-from ecglens.measure.results import LeadReversal, Measurements, Quality
+from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.signal.results import Quality
 
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
 SCHEMA_VERSION = "1.2"  # 1.1: Explanation.beat_parts; 1.2: the "before QRS (P absent)" part
@@ -74,33 +76,6 @@ class ConsistencyFlag(_Model):
     check: str  # what the finding requires, e.g. "QRS duration ≥ 120 ms"
     observed: str  # what was measured, e.g. "QRS 96 ms"
     message: str
-
-
-class LeadShare(_Model):
-    lead: str
-    share: float  # fraction of the finding's positive attribution that lies in this lead
-
-
-class AttributionMap(_Model):
-    """Signed attribution, leads × time, scaled so the largest |value| is 1."""
-
-    leads: list[str]
-    fs: float  # bins per second of ``values``
-    start_s: float = 0.0  # time of the first bin in the record
-    values: list[list[float]]
-
-
-class Explanation(_Model):
-    method: str  # "integrated_gradients" / "gradient_x_input"
-    summary: str  # words: "QRS complex in V1–V3; ST segment in V2–V4"
-    leads: list[LeadShare]  # sorted, largest first
-    segments: dict[str, float]  # share of positive attribution per part of the beat
-    median_beat: AttributionMap | None = None  # attribution averaged over beats, aligned on R
-    median_r_index: int | None = None  # R peak's bin in ``median_beat``
-    # the parts of the beat the shares above refer to: name -> [start, end] seconds from R,
-    # from the measurement stage's delineation of the median beat (fixed windows without one)
-    beat_parts: dict[str, list[float]] = {}
-    raw: AttributionMap | None = None  # the whole record, downsampled
 
 
 class Finding(_Model):

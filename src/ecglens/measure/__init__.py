@@ -1,7 +1,8 @@
 """Clinical measurements: intervals, QTc, axes, signal quality and lead reversal."""
 
 from ecglens.measure.analysis import Analysis, analyze, measure
-from ecglens.measure.results import LeadQuality, LeadReversal, Measurements, Quality
+from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.signal.results import LeadQuality, Quality
 
 __all__ = [
            "Analysis",

@@ -20,11 +20,12 @@ from ecglens.measure.beats import (
 )
 from ecglens.measure.delineate import IRREGULAR_RR, Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
-from ecglens.measure.results import P_FIELDS, LeadReversal, Measurements, Quality
+from ecglens.measure.results import P_FIELDS, LeadReversal, Measurements
 from ecglens.measure.reversal import detect_reversal
 from ecglens.record import ECG
 from ecglens.signal.filters import clean, highpass, powerline_frequency, resample
 from ecglens.signal.quality import lead_quality, record_quality
+from ecglens.signal.results import Quality
 from ecglens.signal.rpeaks import detect_rpeaks
 
 __all__ = ["WORK_FS", "Analysis", "analyze", "measure"]

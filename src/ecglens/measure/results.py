@@ -1,4 +1,4 @@
-"""Result schemas of signal quality, lead-reversal detection and measurement.
+"""Result schemas of lead-reversal detection and measurement (quality: ``ecglens.signal.results``).
 
 Defined once; reused by the CLI, the interpretation result, the API, FHIR and the PDF report.
 All durations are milliseconds, axes degrees. A value that could not be measured is ``None``
@@ -7,25 +7,7 @@ with its reason in ``Measurements.not_measured``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict
-
-
-class LeadQuality(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    lead: str
-    verdict: Literal["acceptable", "limited", "unacceptable"]
-    problems: list[str] = []  # e.g. "flat line / lead off", "clipping", "baseline wander"
-
-
-class Quality(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    verdict: Literal["acceptable", "limited", "unacceptable"]
-    reasons: list[str] = []
-    leads: list[LeadQuality] = []
 
 
 class LeadReversal(BaseModel):

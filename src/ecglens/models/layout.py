@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from ecglens.data.labels import LABEL_TASKS
+#: the label sets a network predicts, in output order (the PTB-XL benchmark's six tasks)
+LABEL_TASKS: tuple[str, ...] = (
+    "all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm",
+)
+PHENOTYPE_TASKS: tuple[str, ...] = ("age", "sex")
+TASKS: tuple[str, ...] = LABEL_TASKS + PHENOTYPE_TASKS
 
 
 class OutputLayout(BaseModel):

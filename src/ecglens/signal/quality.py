@@ -8,15 +8,11 @@ above 40 Hz (after the powerline notch) is muscle or electrode noise.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from ecglens.signal.filters import highpass
-
-if TYPE_CHECKING:  # imported lazily below: ecglens.measure imports this module
-    from ecglens.measure.results import LeadQuality, Quality
+from ecglens.signal.results import LeadQuality, Quality
 
 __all__ = ["VERDICT_ORDER", "lead_quality", "record_quality"]
 
@@ -67,8 +63,6 @@ def lead_quality(
 
     ``hp`` is x high-passed at 0.5 Hz when the caller has it already (saves a filter pass).
     """
-    from ecglens.measure.results import LeadQuality
-
     if hp is None:
         hp = highpass(x, fs, 0.5)
     lo_hi = np.percentile(hp[:: max(int(fs // 250), 1)], [0.5, 99.5], axis=0)
@@ -126,8 +120,6 @@ def record_quality(
     leads: list[LeadQuality], *, duration_s: float, n_beats: int, extra: list[str] | None = None
 ) -> Quality:
     """Record-level verdict: unacceptable if half the leads are unusable or there are no beats."""
-    from ecglens.measure.results import Quality
-
     reasons = list(extra or [])
     verdict = "acceptable"
     bad = [lq.lead for lq in leads if lq.verdict == "unacceptable"]

@@ -24,7 +24,7 @@ from ecglens.evaluate.metrics import auc, macro_auc
 from ecglens.models.bundle import load_member, save_member
 from ecglens.models.layout import OutputLayout
 from ecglens.record import STANDARD_LEADS
-from ecglens.train.dataset import TrainingSet
+from ecglens.data.training_set import TrainingSet
 from ecglens.train.loop import predict_outputs
 
 

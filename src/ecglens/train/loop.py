@@ -21,7 +21,7 @@ from ecglens.models.layout import OutputLayout
 from ecglens.models.registry import create_model
 from ecglens.models.windows import windowed_outputs
 from ecglens.train.config import TrainConfig
-from ecglens.train.dataset import TrainingSet, lead_stats
+from ecglens.data.training_set import TrainingSet, lead_stats
 
 
 def multitask_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ecglens.train.config import TrainConfig
-from ecglens.train.dataset import TrainingSet, load_training_set, read_training_set
+from ecglens.data.training_set import TrainingSet, load_training_set, read_training_set
 from ecglens.train.loop import train_member
 
 

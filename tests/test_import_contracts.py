@@ -1,0 +1,36 @@
+"""The import graph runs one way: the contracts in pyproject.toml ([tool.importlinter]) hold,
+and they do catch a backward import when one is added."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+        "sys.exit(lint_imports_command())", "--config", str(ROOT / "pyproject.toml"),
+        "--no-cache"]
+
+
+def _lint(src: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    return subprocess.run(LINT, cwd=src, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_package_keeps_its_import_contracts() -> None:
+    run = _lint(ROOT / "src")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_backward_import_breaks_the_contract(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "ecglens", src / "ecglens",
+                    ignore=shutil.ignore_patterns("weights", "examples", "static", "__pycache__"))
+    filters = src / "ecglens" / "signal" / "filters.py"
+    filters.write_text(filters.read_text() + "\nimport ecglens.interpret.result  # noqa\n")
+    run = _lint(src)
+    assert run.returncode != 0
+    assert "ecglens.signal.filters -> ecglens.interpret.result" in run.stdout
