@@ -20,6 +20,7 @@ import numpy as np
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import xmlsupport as xs
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import check_offset, check_sampling_rate, check_step
 from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg
 
 _TO_MV = {"uv": 1e-3, "µv": 1e-3, "mv": 1.0, "v": 1e3, "nv": 1e-6}
@@ -110,7 +111,7 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
         if digits is None:
             raise ECGFormatError(path, f"HL7 aECG lead {code or '?'} has no <digits> samples")
         scale = xs.child(value, "scale")
-        to_mv = _quantity(path, scale, "scale", _TO_MV)
+        to_mv = check_step(path, _quantity(path, scale, "scale", _TO_MV), f"HL7 aECG lead {code} <scale>")
         origin = xs.child(value, "origin")
         origin_mv = 0.0
         if origin is not None:
@@ -118,7 +119,7 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
             o = xs.number(origin.get("value"))
             if o is None or unit not in _TO_MV:
                 raise ECGFormatError(path, "HL7 aECG <origin> not understood")
-            origin_mv = o * _TO_MV[unit]
+            origin_mv = check_offset(path, o * _TO_MV[unit], f"HL7 aECG lead {code} <origin>")
         try:
             samples = np.array(digits.split(), dtype=np.float64)
         except ValueError:
@@ -132,10 +133,11 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
         raise ECGFormatError(path, "HL7 aECG document holds no lead waveforms")
     if increment_s is None or increment_s <= 0:
         raise ECGFormatError(path, "HL7 aECG document gives no positive sampling increment")
+    fs = check_sampling_rate(path, 1.0 / increment_s, "HL7 aECG time <increment> (1 / increment)")
     lengths = {len(c) for c in columns}
     if len(lengths) != 1:
         raise ECGFormatError(path, f"HL7 aECG leads have different lengths {sorted(lengths)}")
-    return np.column_stack(columns), 1.0 / increment_s, leads, resolution
+    return np.column_stack(columns), fs, leads, resolution
 
 
 def _patient(root: Element) -> Patient:

@@ -17,6 +17,12 @@ column named ``time``/``t``/``time_s``/``seconds`` holding seconds (fs = 1 / med
 ``leads`` (array of names), optionally ``resolution_mv``. A bare ``.npy`` array has no room
 for the sampling rate and is refused with a message saying how to save it as ``.npz``.
 Archives are loaded with ``allow_pickle=False``: object arrays (which could run code) are refused.
+
+Missing samples: an empty or ``nan`` CSV cell, and a NaN in ``signal``, is a sample that was not
+recorded (the :class:`~ecglens.record.ECG` contract; ``write_csv``/``write_npz`` write an SCP-ECG
+record's unrecorded stretches that way). Infinite values, values beyond ±50 mV and leads with no
+recorded sample at all are refused by ``registry.read``. The sampling rate must be a number
+within the limits of :mod:`ecglens.io.limits`; nothing is guessed or defaulted.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import pandas as pd
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import MAX_STEP_MV, check_sampling_rate
 from ecglens.record import ECG, make_ecg
 
 _TIME_COLUMNS = {"time", "t", "time_s", "times", "seconds", "time (s)", "time[s]", "sec"}
@@ -78,16 +85,17 @@ def read_csv(path: Path) -> ECG:
     fs: float | None = None
     if "fs" in fields:
         try:
-            fs = float(fields["fs"])
+            float(fields["fs"])
         except ValueError:
             raise ECGFormatError(path, f"'# fs=' comment is not a number; {_HOW_TO_FS}") from None
+        fs = check_sampling_rate(path, fields["fs"], "CSV '# fs=' comment")
     if header[0].lower() in _TIME_COLUMNS:
         times, values, header = values[:, 0], values[:, 1:], header[1:]
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
         if fs is None:
             if not step > 0:
                 raise ECGFormatError(path, "time column does not increase; cannot derive the sampling rate")
-            fs = round(1.0 / step, 6)
+            fs = check_sampling_rate(path, round(1.0 / step, 6), "CSV time column (1 / step)")
     if fs is None:
         raise ECGFormatError(path, f"CSV file does not give its sampling rate: {_HOW_TO_FS}")
     unit = fields.get("units", fields.get("unit", "mv")).lower()
@@ -132,6 +140,9 @@ def read(path: Path) -> ECG:
             res = tuple(float(x) for x in npz["resolution_mv"]) if "resolution_mv" in npz.files else None
         except (ValueError, TypeError, IndexError) as exc:
             raise ECGFormatError(path, f".npz arrays have the wrong type or shape ({exc})") from None
+    fs = check_sampling_rate(path, fs, ".npz 'fs' array")
+    if res is not None and not all(0.0 <= r <= MAX_STEP_MV for r in res):  # also False for NaN
+        raise ECGFormatError(path, f".npz 'resolution_mv' holds an implausible step ({max(res, key=abs):g} mV)")
     if signal.ndim == 2 and signal.shape[1] != len(leads) and signal.shape[0] == len(leads):
         signal = signal.T  # leads × samples, the layout of many deep-learning datasets
     return make_ecg(signal, fs, leads, source_format="numpy", resolution_mv=res)

@@ -23,6 +23,7 @@ from pydicom.uid import generate_uid
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import MAX_CHANNELS, check_offset, check_sampling_rate, check_step
 from ecglens.record import (
     ECG,
     Acquisition,
@@ -78,6 +79,8 @@ def _pick_group(path: Path, ds: Dataset) -> int:
 def _raw_samples(path: Path, group: Dataset) -> np.ndarray:
     n_ch = int(group.NumberOfWaveformChannels)
     n_s = int(group.NumberOfWaveformSamples)
+    if n_ch > MAX_CHANNELS:
+        raise ECGFormatError(path, f"DICOM NumberOfWaveformChannels is {n_ch}; an ECG has at most {MAX_CHANNELS}")
     bits = int(group.WaveformBitsAllocated)
     interp = str(group.WaveformSampleInterpretation)
     dtypes = {(16, "SS"): "<i2", (16, "US"): "<u2", (8, "SB"): "i1", (8, "UB"): "u1", (32, "SL"): "<i4", (32, "UL"): "<u4"}
@@ -90,6 +93,14 @@ def _raw_samples(path: Path, group: Dataset) -> np.ndarray:
     return np.frombuffer(data[:need], dtype=dtypes[(bits, interp)]).reshape(n_s, n_ch)
 
 
+def _number(ds: Dataset, keyword: str, default: float) -> float:
+    """A numeric attribute; ``default`` only where it is absent or empty, never for 0 or junk."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
 def _scaling(path: Path, group: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel (mV per raw unit, baseline in mV)."""
     gains, baselines = [], []
@@ -99,10 +110,12 @@ def _scaling(path: Path, group: Dataset) -> tuple[np.ndarray, np.ndarray]:
         if unit not in _UNIT_TO_MV:
             raise ECGFormatError(path, f"channel {i + 1} has sensitivity unit {unit!r}, not a voltage")
         to_mv = _UNIT_TO_MV[unit]
-        sens = float(ch.get("ChannelSensitivity", 1.0) or 1.0)
-        corr = float(ch.get("ChannelSensitivityCorrectionFactor", 1.0) or 1.0)
-        gains.append(sens * corr * to_mv)
-        baselines.append(float(ch.get("ChannelBaseline", 0.0) or 0.0) * to_mv)
+        sens = _number(ch, "ChannelSensitivity", 1.0)  # absent: uncalibrated, 1 unit a count
+        corr = _number(ch, "ChannelSensitivityCorrectionFactor", 1.0)
+        gains.append(check_step(path, sens * corr * to_mv,
+                                f"DICOM channel {i + 1} ChannelSensitivity × CorrectionFactor"))
+        baselines.append(check_offset(path, _number(ch, "ChannelBaseline", 0.0) * to_mv,
+                                      f"DICOM channel {i + 1} ChannelBaseline"))
     return np.asarray(gains), np.asarray(baselines)
 
 
@@ -204,9 +217,10 @@ def read(path: Path) -> ECG:
         pad = np.frombuffer(bytes(padding), dtype=raw.dtype)[:1] if isinstance(padding, bytes) else None
         if pad is not None and len(pad):
             signal[raw == pad[0]] = np.nan
+    fs = check_sampling_rate(path, group.get("SamplingFrequency"), "DICOM SamplingFrequency")
     return make_ecg(
         signal,
-        float(group.SamplingFrequency),
+        fs,
         leads,
         patient=_patient(ds),
         acquisition=_acquisition(ds, group),

@@ -24,6 +24,7 @@ import numpy as np
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import check_sampling_rate, check_step
 from ecglens.record import ECG, Acquisition, Patient, make_ecg, normalize_lead_name
 
 _UNIT_TO_MV = {"uv": 1e-3, "µv": 1e-3, "mv": 1.0, "v": 1e3}
@@ -107,12 +108,48 @@ def _check_size(path: Path, layout: _Layout, size: int) -> None:
         )
 
 
+def _signal_field(head: bytes, ns: int, at: int, width: int, i: int) -> str:
+    """Signal ``i``'s value of the field at ``at`` (× ns) in the signal header block."""
+    start = 256 + ns * at + i * width
+    return head[start:start + width].decode("ascii", "replace").strip()
+
+
+def _check_scales(path: Path, head: bytes, layout: _Layout) -> None:
+    """Refuse, naming the field, the record duration and the voltage signals' ranges that
+    would give an impossible sampling rate or amplitude step (NaN, 1e308, an empty range)."""
+    ns = len(layout.labels)
+    try:
+        duration = float(head[244:252].decode("ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        raise ECGFormatError(path, "EDF data record duration is not a number") from None
+    for i, label in enumerate(layout.labels):
+        dimension = _signal_field(head, ns, 96, 8, i).lower()
+        if label == _ANNOTATION_LABEL or dimension not in _UNIT_TO_MV:
+            continue
+        name = label[:16] or f"signal {i + 1}"
+        if not duration > 0:
+            raise ECGFormatError(path, f"EDF data record duration {duration:g} s is not positive")
+        check_sampling_rate(path, layout.samples[i] / duration,
+                            f"EDF signal {name}: samples per data record / record duration")
+        try:
+            pmin, pmax = float(_signal_field(head, ns, 104, 8, i)), float(_signal_field(head, ns, 112, 8, i))
+            dmin, dmax = int(_signal_field(head, ns, 120, 8, i)), int(_signal_field(head, ns, 128, 8, i))
+        except ValueError:
+            raise ECGFormatError(path, f"EDF signal {name}: physical or digital range is not a number") from None
+        if dmax == dmin:
+            raise ECGFormatError(path, f"EDF signal {name}: digital minimum equals digital maximum")
+        step = (pmax - pmin) / (dmax - dmin) * _UNIT_TO_MV[dimension]
+        check_step(path, step, f"EDF signal {name}: physical minimum {pmin:g} / maximum {pmax:g}")
+
+
 def read(path: Path) -> ECG:
     """Read the ECG channels of an EDF/EDF+ file into millivolts."""
     with path.open("rb") as fh:
         head = fh.read(256)
         head += fh.read(256 * max(0, int(head[252:256].decode("ascii", "replace").strip() or 0)))
-    _check_size(path, _layout(path, head), path.stat().st_size)
+    layout = _layout(path, head)
+    _check_size(path, layout, path.stat().st_size)
+    _check_scales(path, head, layout)
     try:
         with warnings.catch_warnings():
             # the size was checked above; what edfio still warns about is trailing bytes after
@@ -149,8 +186,9 @@ def read(path: Path) -> ECG:
         filter_high_hz=float(high.group(1)) if high else None,
         notch_hz=float(notch.group(1)) if notch else None,
     )
+    fs = check_sampling_rate(path, fs, "EDF samples per data record / record duration")
     return make_ecg(
-        signal, float(fs), [_lead(s.label) for s in chosen],
+        signal, fs, [_lead(s.label) for s in chosen],
         patient=_patient(edf), acquisition=acquisition, source_format="edf",
         resolution_mv=resolution,
     )

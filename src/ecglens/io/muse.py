@@ -26,6 +26,7 @@ from lxml import etree
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import xmlsupport as xs
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import check_sampling_rate, check_step
 from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg
 
 _TO_MV = {"MICROVOLTS": 1e-3, "MILLIVOLTS": 1.0, "VOLTS": 1e3}
@@ -59,10 +60,12 @@ def _waveform(path: Path, root: Element, kind: str) -> tuple[np.ndarray, float, 
     if wf is None:
         raise ECGFormatError(path, f"GE MUSE document holds no {kind} waveform")
     base = xs.number(xs.text(wf, "SampleBase"))
-    exponent = xs.number(xs.text(wf, "SampleExponent")) or 0.0
-    if base is None or base <= 0 or not -3 <= exponent <= 3:
-        raise ECGFormatError(path, f"GE MUSE {kind} waveform gives no valid sampling rate")
-    fs = base * 10.0**exponent
+    exponent_text = xs.text(wf, "SampleExponent")
+    exponent = xs.number(exponent_text) if exponent_text is not None else 0.0
+    if base is None or base <= 0 or exponent is None or not -3 <= exponent <= 3:
+        raise ECGFormatError(path, f"GE MUSE {kind} waveform gives no valid sampling rate "
+                             "(<SampleBase>, <SampleExponent>)")
+    fs = check_sampling_rate(path, base * 10.0**exponent, f"GE MUSE {kind} <SampleBase>")
     leads: list[str] = []
     columns: list[np.ndarray] = []
     resolution: list[float] = []
@@ -86,7 +89,7 @@ def _waveform(path: Path, root: Element, kind: str) -> tuple[np.ndarray, float, 
         crc = xs.number(xs.text(ld, "LeadDataCRC32"))
         if crc is not None and zlib.crc32(raw) != int(crc):
             raise ECGFormatError(path, f"GE MUSE lead {lead}: waveform fails its CRC-32 check (corrupt)")
-        to_mv = per_bit * _TO_MV[units]
+        to_mv = check_step(path, per_bit * _TO_MV[units], f"GE MUSE lead {lead} <LeadAmplitudeUnitsPerBit>")
         leads.append(lead)
         columns.append(np.frombuffer(raw, dtype="<i2").astype(np.float64) * to_mv)
         resolution.append(to_mv)

@@ -18,12 +18,12 @@ from typing import BinaryIO
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.limits import (
-    MAX_FILE_BYTES,
     MAX_SAMPLE_VALUES,
     MAX_WFDB_HEADER_BYTES,
     check_file,
     one_line,
 )
+from ecglens.io.wfdb_header import vet_header
 from ecglens.record import ECG
 
 # A WFDB record line ("name[/segments] n_sig [fs [n_samples ...]]") and the first token of a
@@ -54,21 +54,6 @@ def _refuse_huge(p: Path, n_values: int, what: str) -> None:
             p, f"WFDB header declares {what}, more than the {MAX_SAMPLE_VALUES:,} sample values "
             "one ECG may hold; refusing to read it"
         )
-
-
-def _vet_signal_lines(p: Path, lines: list[bytes], sig_len: int) -> None:
-    """Samples per frame and byte offsets size wfdb's buffers: bound them before it reads."""
-    from wfdb.io.header import rx_signal
-
-    values_per_frame = 0
-    for ln in lines:
-        m = rx_signal.match(ln.decode("ascii", "replace"))
-        if m is None:
-            raise ECGFormatError(p, "WFDB header has an invalid signal line")
-        values_per_frame += int(m.group("samps_per_frame") or 1)
-        if int(m.group("byte_offset") or 0) > MAX_FILE_BYTES:
-            raise ECGFormatError(p, "WFDB header declares a byte offset beyond any signal file")
-    _refuse_huge(p, values_per_frame * sig_len, f"{values_per_frame} values per frame × {sig_len} frames")
 
 
 def _vet_file_names(p: Path, body: list[bytes], kind: str) -> None:
@@ -103,11 +88,8 @@ def _vetwfdb_header_for(p: Path, hea: Path, *, depth: int = 0) -> bytes:
     body = lines[1:1 + (int(n_seg) if n_seg is not None else n_sig)]
     kind = "segment" if n_seg is not None else "signal file"
     _vet_file_names(p, body, kind)
-    if n_seg is not None:
-        lengths = [int(ln.split()[1]) for ln in body if len(ln.split()) > 1 and ln.split()[1].isdigit()]
-        _refuse_huge(p, n_sig * sum(lengths), f"{n_sig} signals × {sum(lengths)} samples in segments")
-    else:
-        _vet_signal_lines(p, body, sig_len)
+    # every field that sizes or scales the signal (fs, counts, skew, offsets, gains, baselines)
+    vet_header(p, text.decode("latin-1"), hea.parent, depth=1)
     for name in dict.fromkeys(ln.split()[0] for ln in body):
         text_name = name.decode("utf-8", "replace")
         if text_name == "~":

@@ -8,6 +8,11 @@ with a hardened parser before handing the file to the format's reader.
 anything is read, WFDB headers are vetted before wfdb follows the file names they hold, and
 whatever a third-party decoder raises on corrupt input comes out as one
 :class:`~ecglens.exceptions.ECGFormatError` that names the file and the problem.
+
+And ``read`` is where every reader's output meets one rule (:func:`ecglens.io.limits.check_signal`):
+a finite sampling rate within the limits, no infinite sample, no sample beyond ±50 mV, and no
+lead without a single recorded sample. NaN marks a missing sample (see :class:`ECG`). The
+readers also check their own scale and rate fields, so their messages can name the field.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from ecglens.exceptions import ECGFormatError, EcglensError
 from ecglens.io import xmlsafe
 from ecglens.io.limits import (
+    MAX_ABS_MV,
     MAX_FILE_BYTES,
     MAX_SAMPLE_VALUES,
     MAX_SAMPLING_RATE_HZ,
@@ -29,6 +35,7 @@ from ecglens.io.limits import (
     MAX_XML_BYTES,
     MIN_SAMPLING_RATE_HZ,
     check_file,
+    check_signal,
     one_line,
 )
 from ecglens.io.preflight import (
@@ -43,6 +50,7 @@ from ecglens.record import ECG
 
 __all__ = [
     "FORMATS",
+    "MAX_ABS_MV",
     "MAX_FILE_BYTES",
     "MAX_SAMPLE_VALUES",
     "MAX_SAMPLING_RATE_HZ",
@@ -53,6 +61,7 @@ __all__ = [
     "detect_format",
     "read",
     "reader_for",
+    "validate",
 ]
 
 #: format name -> (module under ecglens.io, human description)
@@ -218,4 +227,24 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
             p, f"{FORMATS[fmt][1]} file declares a sampling rate of {ecg.fs:g} Hz, outside the "
             f"{MIN_SAMPLING_RATE_HZ:g}–{MAX_SAMPLING_RATE_HZ:g} Hz any ECG device records at"
         )
+    check_signal(p, ecg.signal, ecg.leads, FORMATS[fmt][1])
+    if ecg.resolution_mv is not None:
+        bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv) if not 0.0 <= abs(r) <= MAX_ABS_MV]
+        if bad:
+            raise ECGFormatError(p, f"{FORMATS[fmt][1]} file: lead {bad[0]} has an invalid amplitude step")
     return ecg
+
+
+def validate(path: str | os.PathLike[str], *, format: str | None = None) -> str:
+    """Check that ``path`` is a readable, plausible ECG; return its format name.
+
+    Meant for the moment a file is received (an upload): it runs the full :func:`read`, which
+    is bounded in time and memory for any input under the size limits (declared sizes are
+    vetted before allocating, compressed waveforms stop at an absolute cap, XML tokens are
+    capped before parsing), so it answers in seconds with the format or the
+    :class:`ECGFormatError` that ``read`` would raise later.
+    """
+    p = check_file(path)
+    fmt = format or detect_format(p)
+    read(p, format=fmt)
+    return fmt

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ecglens.exceptions import ECGFormatError
+from ecglens.io.limits import check_sampling_rate, check_step
 from ecglens.io.registry import check_file
 from ecglens.io.scp_deid import deidentify
 from ecglens.io.scp_structure import (
@@ -65,7 +66,7 @@ def read(path: Path) -> ECG:
         if lead.resolution_unit != "uV" or lead.resolution <= 0:
             raise ECGFormatError(path, "SCP-ECG Section 6 has no amplitude multiplier (AVM is 0)")
         # Samples are stored integers; one multiplication keeps them exactly reproducible.
-        step_mv = lead.resolution / 1000.0
+        step_mv = check_step(path, lead.resolution / 1000.0, "SCP-ECG Section 6 amplitude multiplier (AVM)")
         signal[start - 1: start - 1 + len(lead.samples), i] = lead.samples * step_mv
         resolution.append(step_mv)
     names = [normalize_lead_name(lead.label) for lead in leads]
@@ -110,7 +111,8 @@ def _sampling_rate(interval_us: int, path: Path) -> float:
     if interval_us <= 0:
         raise ECGFormatError(path, "SCP-ECG sample interval is 0")
     hz = round(1e6 / interval_us)
-    return float(hz) if hz > 0 and round(1e6 / hz) == interval_us else 1e6 / interval_us
+    fs = float(hz) if hz > 0 and round(1e6 / hz) == interval_us else 1e6 / interval_us
+    return check_sampling_rate(path, fs, f"SCP-ECG sample interval ({interval_us} µs)")
 
 
 def _with_limb_leads(

@@ -1,10 +1,14 @@
 """Philips Sierra ECG XML 1.03 / 1.04 / 1.04.0x (PageWriter, TraceMaster, HeartStart), XLI-compressed.
 
-The document is parsed by our hardened parser; only the decoded waveform bytes are handed to
-the ``sierraecg`` package's LZW decoder and XLI delta decoder (its own XML parser never sees
-the file). We walk the XLI chunk headers ourselves so that a corrupt or hostile header cannot
-loop or expand without bound. Philips stores leads III, aVR, aVL and aVF as residuals against
-I and II; they are rebuilt exactly as ``sierraecg`` does (floor division, as its JS twin).
+The document is parsed by our hardened parser. The waveform is XLI: per lead an 8-byte chunk
+header, 10-bit LZW codes, then byte-split 16-bit second differences. We decode it ourselves,
+with the arithmetic of the ``sierraecg`` package (``tests/test_io_hardening.py`` checks the
+result is identical on the real files), because LZW output is not bounded by the file size: a
+700 KB file of repeated codes expands to gigabytes. Our LZW loop counts its output after every
+code and stops at :data:`~ecglens.io.limits.MAX_DECOMPRESSED_SAMPLES_PER_LEAD` (an absolute
+cap; the header's ``durationperchannel`` only lowers it). Philips stores leads III, aVR, aVL
+and aVF as residuals against I and II; they are rebuilt exactly as ``sierraecg`` does (floor
+division, as its JS twin).
 
 Amplitudes: ``resolution`` µV per count (5 µV on every file seen). The stored channel spans
 ``durationperchannel`` ms, which includes a 1 mV calibration pulse near the end (kept: it is
@@ -22,12 +26,15 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 from lxml import etree
-from sierraecg.lzw import LzwDecoder
-from sierraecg.xli import xli_decode_deltas
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import xmlsupport as xs
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.limits import (
+    MAX_DECOMPRESSED_SAMPLES_PER_LEAD,
+    check_sampling_rate,
+    check_step,
+)
 from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg
 
 SUPPORTED_TYPES = ("SierraECG", "PhilipsECG")
@@ -80,12 +87,95 @@ def _int_field(path: Path, value: str | None, what: str) -> int:
     return int(x)
 
 
+class _LzwError(Exception):
+    """The code stream refers to a table entry that cannot exist yet."""
+
+
+class _LzwTooLong(Exception):
+    """The decoded output passed the allowed size."""
+
+
+def lzw_decode(data: bytes, max_bytes: int, bits: int = 10) -> bytes:
+    """Decode Philips XLI's LZW stream, as ``sierraecg.lzw.LzwDecoder`` does, up to ``max_bytes``.
+
+    Same bit order (MSB first through a 32-bit buffer), same table (256 literals, entries up to
+    ``2**bits - 2``, then frozen), same end (a code above that, or fewer than ``bits`` bits
+    left). One difference: the output is counted after every code, and decoding stops with
+    :class:`_LzwTooLong` as soon as it passes ``max_bytes``; one code adds at most ``2**bits``
+    bytes, so memory and time are bounded by ``max_bytes`` whatever the stream holds.
+    """
+    max_code = (1 << bits) - 2
+    table: list[bytes | None] = [bytes((i,)) for i in range(256)] + [None] * (max_code + 1 - 256)
+    next_code = 256
+    previous = b""
+    out = bytearray()
+    n = len(data)
+    offset = bit_count = bit_buffer = 0
+    shift = 32 - bits
+    while True:
+        while bit_count <= 24:
+            if offset < n:
+                bit_buffer |= (data[offset] << (24 - bit_count)) & 0xFFFFFFFF
+                offset += 1
+                bit_count += 8
+            elif bit_count < bits:
+                return bytes(out)
+            else:
+                break
+        code = (bit_buffer >> shift) & 0xFFFF
+        bit_buffer = (bit_buffer << bits) & 0xFFFFFFFF
+        bit_count -= bits
+        if code > max_code:
+            return bytes(out)
+        entry = table[code]
+        if entry is None:  # not yet in the table: the previous string and its own first byte
+            if not previous:
+                raise _LzwError
+            entry = previous + previous[:1]
+            table[code] = entry
+        if previous and next_code <= max_code:
+            table[next_code] = previous + entry[:1]
+            next_code += 1
+        previous = entry
+        out += entry
+        if len(out) > max_bytes:
+            raise _LzwTooLong
+
+
+def xli_samples(buffer: bytes, first: int) -> np.ndarray | None:
+    """Samples of one lead from its decoded XLI bytes (``sierraecg.xli.xli_decode_deltas``).
+
+    The first half of ``buffer`` holds the high bytes, the second half the low bytes of 16-bit
+    values d. Then x0 = d0, x1 = d1 and x_i = 2·x_(i-1) − x_(i-2) − e_i with e_2 = ``first`` and
+    e_i = d_(i-1) − 64: two cumulative sums. None where a sample leaves the 16-bit range (where
+    sierraecg fails storing it).
+    """
+    half = len(buffer) // 2
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    d = ((raw[:half].astype(np.uint16) << 8) | raw[half:2 * half]).view(np.int16).astype(np.int64)
+    if half < 3:
+        return d
+    e = np.empty(half - 2, dtype=np.int64)
+    e[0] = first
+    e[1:] = d[2:half - 1] - 64
+    steps = np.empty(half - 1, dtype=np.int64)
+    steps[0] = d[1] - d[0]
+    steps[1:] = steps[0] - np.cumsum(e)
+    x = np.empty(half, dtype=np.int64)
+    x[0] = d[0]
+    x[1:] = d[0] + np.cumsum(steps)
+    if x.min() < -32768 or x.max() > 32767:
+        return None
+    return x
+
+
 def _xli_decode(path: Path, data: bytes, n_leads: int, n_samples: int) -> list[np.ndarray]:
-    """Decode ``n_leads`` XLI chunks, each bounded to ``n_samples`` 16-bit samples."""
+    """Decode ``n_leads`` XLI chunks, each exactly ``n_samples`` 16-bit samples (bounded)."""
     max_bytes = 2 * n_samples
     leads: list[np.ndarray] = []
     offset = 0
     while len(leads) < n_leads:
+        k = len(leads) + 1
         if offset + 8 > len(data):
             raise ECGFormatError(
                 path, f"XLI waveform data ends after {len(leads)} of {n_leads} leads (truncated)"
@@ -93,27 +183,22 @@ def _xli_decode(path: Path, data: bytes, n_leads: int, n_samples: int) -> list[n
         size = int.from_bytes(data[offset:offset + 4], "little", signed=True)
         start = int.from_bytes(data[offset + 6:offset + 8], "little", signed=True)
         if size <= 0 or offset + 8 + size > len(data):
-            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} has an invalid size ({size} bytes)")
-        decoder = LzwDecoder(data[offset + 8:offset + 8 + size], bits=10)
-        buffer: list[int] = []
+            raise ECGFormatError(path, f"XLI chunk {k} has an invalid size ({size} bytes)")
         try:
-            while (b := decoder.read()) != -1:
-                buffer.append(b)
-                if len(buffer) > max_bytes:
-                    raise ECGFormatError(
-                        path, f"XLI chunk {len(leads) + 1} expands beyond the declared "
-                        f"{n_samples} samples per lead"
-                    )
-        except IndexError:  # a code that refers to a string the LZW table cannot have yet
-            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} is not valid LZW data") from None
-        if len(buffer) < max_bytes:
+            buffer = lzw_decode(data[offset + 8:offset + 8 + size], max_bytes)
+        except _LzwTooLong:
             raise ECGFormatError(
-                path, f"XLI chunk {len(leads) + 1} holds {len(buffer) // 2} of {n_samples} samples"
-            )
-        try:
-            leads.append(np.asarray(xli_decode_deltas(buffer, start), dtype=np.int64))
-        except (OverflowError, ValueError, IndexError) as exc:
-            raise ECGFormatError(path, f"XLI chunk {len(leads) + 1} does not decode ({exc})") from None
+                path, f"XLI chunk {k} expands beyond the {n_samples} samples per lead it may hold "
+                "(a decompression bomb or corrupt data); decoding stopped"
+            ) from None
+        except _LzwError:  # a code that refers to a string the LZW table cannot have yet
+            raise ECGFormatError(path, f"XLI chunk {k} is not valid LZW data") from None
+        if len(buffer) < max_bytes:
+            raise ECGFormatError(path, f"XLI chunk {k} holds {len(buffer) // 2} of {n_samples} samples")
+        samples = xli_samples(buffer, start)
+        if samples is None:
+            raise ECGFormatError(path, f"XLI chunk {k} does not decode (a sample leaves the 16-bit range)")
+        leads.append(samples)
         offset += 8 + size
     return leads
 
@@ -133,11 +218,21 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
     pw = next(xs.descendants(root, "parsedwaveforms"), None)
     if pw is None or not (pw.text or "").strip():
         raise ECGFormatError(path, "Philips XML holds no <parsedwaveforms> data")
-    fs = xs.number(pw.get("samplespersecond")) or xs.number(xs.text(signal_chars, "samplingrate"))
-    if fs is None or fs <= 0:
+    fs_text = pw.get("samplespersecond")
+    fs_field = "Philips XML <parsedwaveforms samplespersecond>"
+    if fs_text is None:
+        fs_text, fs_field = xs.text(signal_chars, "samplingrate"), "Philips XML <samplingrate>"
+    if fs_text is None:
         raise ECGFormatError(path, "Philips XML gives no sampling rate")
+    fs = check_sampling_rate(path, fs_text.strip(), fs_field)
     duration_ms = _int_field(path, pw.get("durationperchannel"), "durationperchannel")
     n_samples = round(duration_ms * fs / 1000.0)
+    if not 1 <= n_samples <= MAX_DECOMPRESSED_SAMPLES_PER_LEAD:
+        raise ECGFormatError(
+            path, f"Philips XML durationperchannel={duration_ms} ms at {fs:g} Hz declares "
+            f"{n_samples:,} samples per lead; a resting ECG holds 1 to "
+            f"{MAX_DECOMPRESSED_SAMPLES_PER_LEAD:,}"
+        )
     labels_attr = (pw.get("leadlabels") or "").split()
     if labels_attr:
         n_leads = _int_field(path, pw.get("numberofleads") or str(len(labels_attr)), "numberofleads")
@@ -149,20 +244,28 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
                   if 1 <= n_leads <= _MAX_LEADS else [])
     if not 1 <= n_leads <= _MAX_LEADS or len(labels) != n_leads:
         raise ECGFormatError(path, f"Philips XML declares {n_leads} leads; 1 to {_MAX_LEADS} expected")
-    resolution_uv = (
-        xs.number(pw.get("resolution"))
-        or xs.number(xs.text(signal_chars, "resolution"))
-        or xs.number(xs.text(signal_chars, "signalresolution"))
-    )
-    if resolution_uv is None or resolution_uv <= 0:
+    for where, value in (("<parsedwaveforms resolution>", pw.get("resolution")),
+                         ("<resolution>", xs.text(signal_chars, "resolution")),
+                         ("<signalresolution>", xs.text(signal_chars, "signalresolution"))):
+        if value is not None:  # the first one present is the one used: never a silent fallback
+            resolution_uv = xs.number(value)
+            if resolution_uv is None or resolution_uv <= 0:
+                raise ECGFormatError(path, f"Philips XML {where} is not a positive number ({value[:40]!r})")
+            check_step(path, resolution_uv / 1000.0, f"Philips XML {where} ({resolution_uv:g} µV)")
+            break
+    else:
         raise ECGFormatError(path, "Philips XML gives no amplitude resolution")
     encoding = pw.get("dataencoding") or ""
     compression = pw.get("compression") or (
         pw.get("compressmethod") if (pw.get("compressflag") or "").lower() == "true" else None
     )
     if encoding == "Plain" and compression is None:
+        text = pw.text or ""
+        if len(text) > 8 * n_leads * n_samples:  # 16-bit values: "-32768 " is 7 characters
+            raise ECGFormatError(path, f"Philips XML plain waveform is longer than {n_leads} × "
+                                 f"{n_samples} values can be")
         try:
-            flat = np.array(pw.text.split(), dtype=np.int64)  # type: ignore[union-attr]
+            flat = np.array(text.split(), dtype=np.int64)
         except ValueError:
             raise ECGFormatError(path, "Philips XML plain waveform holds a non-integer value") from None
         if flat.size != n_leads * n_samples:
@@ -256,7 +359,8 @@ def _device(root: Element) -> DeviceInterpretation:
     if interp is None:
         return DeviceInterpretation()
     for block in ("globalmeasurements", "interpretationmeasurements"):
-        for el in xs.child(interp, block) or []:
+        section = xs.child(interp, block)
+        for el in section if section is not None else []:
             key = _MEASUREMENTS.get(xs.local(el.tag))
             value = xs.number(el.text)
             if key is not None and value is not None:
@@ -297,10 +401,13 @@ def read_median_beats(path: Path) -> ECG:
     reps = next(xs.descendants(root, "repbeats"), None)
     if reps is None or reps.get("dataencoding", "Base64") != "Base64":
         raise ECGFormatError(path, "Philips XML holds no Base64 representative beats")
-    fs = xs.number(reps.get("samplespersec"))
-    res_uv = xs.number(reps.get("resolution"))
-    if not fs or not res_uv:
+    if reps.get("samplespersec") is None or reps.get("resolution") is None:
         raise ECGFormatError(path, "Philips XML representative beats lack sampling rate or resolution")
+    fs = check_sampling_rate(path, reps.get("samplespersec"), "Philips XML <repbeats samplespersec>")
+    res_uv = xs.number(reps.get("resolution"))
+    if res_uv is None or res_uv <= 0:
+        raise ECGFormatError(path, "Philips XML <repbeats resolution> is not a positive number")
+    check_step(path, res_uv / 1000.0, f"Philips XML <repbeats resolution> ({res_uv:g} µV)")
     labels: list[str] = []
     columns: list[np.ndarray] = []
     for rep in xs.children(reps, "repbeat"):

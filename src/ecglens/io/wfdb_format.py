@@ -12,6 +12,12 @@ PTB-XL, LUDB and challenge records):
   pandas lookups; skipping that is what makes the fast path fast (benchmarks/bench_read.py).
 * ``wfdb.rdrecord`` for everything else (multi-segment, other formats, several files...).
 
+Both paths run after :func:`ecglens.io.wfdb_header.vet_header` has checked every header field
+that sizes or scales the signal (sampling frequency, counts, skew, byte offsets, gains,
+baselines): neither numpy nor wfdb allocates from an implausible header. Samples stored as
+the format's "no sample" value (-32768 in format 16, -2048 in 212) are NaN: missing samples, as
+:class:`ecglens.record.ECG` documents.
+
 De-identification rewrites the header (record line dates; comment lines other than age, sex
 and diagnoses are removed) and copies the signal file bytes unchanged.
 """
@@ -30,9 +36,10 @@ from wfdb.io.header import rx_record, rx_signal
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.deidentify import DeidOptions
+from ecglens.io.wfdb_header import UNIT_TO_MV, vet_header
 from ecglens.record import ECG, DeviceInterpretation, Patient, make_ecg
 
-_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+_MV = UNIT_TO_MV
 _INVALID = {"16": -32768, "212": -2048}
 #: comment keys kept by de-identification (PhysioNet challenge and LUDB spellings)
 _KEEP_KEYS = {"age", "sex", "dx", "diagnoses"}
@@ -152,11 +159,7 @@ def _decode(path: Path, h: _Header) -> np.ndarray:
     return p
 
 
-def _read_fast(path: Path, base: Path) -> ECG | None:
-    try:
-        text = base.with_suffix(".hea").read_text(encoding="latin-1")
-    except OSError:
-        return None
+def _read_fast(path: Path, base: Path, text: str) -> ECG | None:
     h = _fast_header(text)
     if h is None:
         return None
@@ -180,8 +183,11 @@ def _build(signal: np.ndarray, fs: float, names: list[str], comments: list[str],
 
 
 def read_with_wfdb(path: Path) -> ECG:
-    """Read through ``wfdb.rdrecord`` (any layout wfdb supports)."""
+    """Read through ``wfdb.rdrecord`` (any layout wfdb supports), after vetting the header."""
     base = _record_base(path)
+    hea = base.with_suffix(".hea")
+    if hea.is_file():
+        vet_header(path, hea.read_text(encoding="latin-1"), hea.parent)
     try:
         rec = wfdb.rdrecord(str(base), physical=True)
     except FileNotFoundError as exc:
@@ -200,8 +206,17 @@ def read_with_wfdb(path: Path) -> ECG:
 def read(path: Path) -> ECG:
     """Read a WFDB record given its ``.hea`` (or signal file, or base name)."""
     base = _record_base(path)
-    fast = _read_fast(path, base)
-    return fast if fast is not None else read_with_wfdb(path)
+    hea = base.with_suffix(".hea")
+    try:
+        text = hea.read_text(encoding="latin-1")
+    except OSError:
+        text = None  # wfdb.rdrecord says what is missing
+    if text is not None:
+        vet_header(path, text, hea.parent)
+        fast = _read_fast(path, base, text)
+        if fast is not None:
+            return fast
+    return read_with_wfdb(path)
 
 
 # --- de-identification -------------------------------------------------------------------------
