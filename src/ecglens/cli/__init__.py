@@ -14,7 +14,7 @@ from ecglens.runtime import tune_allocator
 #: subcommand modules under ecglens.cli, in the order ``--help`` lists them
 COMMANDS = [
     "info", "measure", "interpret", "convert", "deidentify", "train", "predict", "evaluate",
-    "serve", "users", "keys", "import", "db",
+    "serve", "users", "keys", "import", "retry", "db",
     "audit",
 ]
 #: commands whose module name differs (``import`` is a Python keyword)

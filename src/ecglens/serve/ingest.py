@@ -1,4 +1,10 @@
-"""Taking an upload in: check it, de-identify it if asked, store it durably, queue it."""
+"""Taking an upload in: check it, de-identify it if asked, store it durably, queue it.
+
+An upload is refused before anything is stored when the request is malformed
+(:class:`MalformedUpload`, 400), when it is not a format ecglens reads
+(:class:`UnsupportedUpload`, 415), or, with ``verify``, when the reader cannot read it at all
+(:class:`UnreadableUpload`, 422). A refused upload leaves no row and no file.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,15 @@ class UnsupportedUpload(EcglensError):
     """The upload is not an ECG file ecglens can read."""
 
 
+class MalformedUpload(UnsupportedUpload):
+    """The request does not hold one ECG record (several files and no WFDB header, say)."""
+
+
+class UnreadableUpload(EcglensError):
+    """The upload is in a known format but the reader refused it (truncated, corrupt, hostile,
+    a WFDB header without its signal file, a foreign document type)."""
+
+
 @dataclass(frozen=True)
 class Ingested:
     ecg: Ecg
@@ -40,8 +55,8 @@ def main_file(files: list[Path]) -> Path:
     if headers:
         return headers[0]
     if len(files) != 1:
-        raise UnsupportedUpload("several files were sent but none is a WFDB header (.hea); "
-                                "send one ECG file, or a WFDB header with its signal file")
+        raise MalformedUpload("several files were sent but none is a WFDB header (.hea); "
+                              "send one ECG file, or a WFDB header with its signal file")
     return files[0]
 
 
@@ -67,9 +82,34 @@ def _deidentify(spool: Path, main: Path, fmt: str) -> Path:
     return spool / f"ecg{main.suffix.lower()}"
 
 
+def check_readable(spool: Path, main: Path, fmt: str) -> None:
+    """Read the spooled record once, as the worker will; :class:`UnreadableUpload` with the
+    reader's one-line reason when it cannot be read at all.
+
+    ``ecglens.io.read`` is bounded (file size, declared sizes, decompression) and raises only
+    ``ECGFormatError``; anything else is a reader fault, refused the same way rather than
+    acknowledged and failed later.
+    """
+    from ecglens.io import read
+
+    try:
+        read(main, format=fmt)
+    except ECGFormatError as exc:
+        problem = exc.problem.replace(f"{spool}/", "").replace(str(spool), "")
+        raise UnreadableUpload(f"the file cannot be read: {problem}") from None
+    except Exception as exc:  # noqa: BLE001 - a reader fault: refuse, say which, log it
+        log.warning("reading an upload failed with %s", type(exc).__name__)
+        raise UnreadableUpload(
+            f"the file cannot be read (the reader failed with {type(exc).__name__})") from None
+
+
 def ingest(service: Service, spool: Path, who: Principal | str, *, client: str | None = None,
-           deidentify_now: bool | None = None) -> Ingested:
+           deidentify_now: bool | None = None, verify: bool = False) -> Ingested:
     """Store the files in ``spool`` as one ECG and queue it; the same content gives the same ECG.
+
+    With ``verify`` the record is read first and refused (:class:`UnreadableUpload`) if the
+    reader cannot read it, so nothing unreadable is acknowledged (the API does this; ``import``
+    keeps such files as failed rows, to show what an archive held).
 
     Returns only after the files are on disk and the row and job are committed: the caller may
     acknowledge the upload then. The spool is consumed either way.
@@ -91,6 +131,8 @@ def ingest(service: Service, spool: Path, who: Principal | str, *, client: str |
             fmt = detect_format(main)
         except ECGFormatError as exc:
             raise UnsupportedUpload(f"not a supported ECG file: {exc.problem}") from None
+        if verify:
+            check_readable(spool, main, fmt)
         deid = service.settings.deidentify if deidentify_now is None else deidentify_now
         if deid:
             main = _deidentify(spool, main, fmt)

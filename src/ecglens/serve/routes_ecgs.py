@@ -1,4 +1,4 @@
-"""``/api/v1/ecgs``: upload, worklist, results, signal, reports, overreads."""
+"""``/api/v1/ecgs``: upload, worklist, results, signal, reports, overreads, retry."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ecglens.exceptions import ECGFormatError, EcglensError
 from ecglens.interpret.result import Interpretation
 from ecglens.serve import audit
 from ecglens.serve.deps import client, require, service
-from ecglens.serve.ingest import UnsupportedUpload, ingest
+from ecglens.serve.ingest import MalformedUpload, UnreadableUpload, UnsupportedUpload, ingest
 from ecglens.serve.schemas import (
     EcgDetail,
     EcgSummary,
@@ -38,7 +38,7 @@ from ecglens.serve.security import Principal
 from ecglens.serve.service import Service
 from ecglens.serve.storage import UploadTooLarge, safe_name
 from ecglens.serve.tables import Ecg, Job, Overread
-from ecglens.serve.worker import original_path
+from ecglens.serve.worker import BAD_FILE, NotRetryable, original_path, retry, retryable
 
 log = logging.getLogger("ecglens.serve")
 router = APIRouter(prefix="/ecgs", tags=["ecgs"])
@@ -67,11 +67,11 @@ async def _spool_multipart(request: Request, spool: Path, budget: _Budget) -> No
         parts = [v for k, v in form.multi_items() if k in ("file", "files")
                  and isinstance(v, UploadFile)]
         if not parts:
-            raise HTTPException(422, "the multipart upload has no 'file' field")
+            raise HTTPException(400, "the multipart upload has no 'file' field")
         for part in parts:
             target = spool / safe_name(part.filename)
             if target.exists():
-                raise HTTPException(422, f"two files named {target.name} in one upload")
+                raise HTTPException(400, f"two files named {target.name} in one upload")
             with target.open("wb") as out:
                 while chunk := await part.read(_CHUNK):
                     budget.take(len(chunk))
@@ -87,14 +87,30 @@ async def _spool_raw(request: Request, spool: Path, name: str, budget: _Budget) 
             out.write(chunk)
 
 
+def _hint(ecg: Ecg) -> str | None:
+    """What the sender of a duplicate can do about an ECG that failed."""
+    if retryable(ecg):
+        return (f"ECG {ecg.id} failed ({ecg.failure_kind}): it can be queued again with "
+                f"POST /api/v1/ecgs/{ecg.id}/retry (clinician or admin) or 'ecglens retry "
+                f"{ecg.id}'")
+    if ecg.status == "failed" and ecg.failure_kind == BAD_FILE:
+        return f"ECG {ecg.id} cannot be read; sending the same bytes again will not change that"
+    return None
+
+
 @router.post("", status_code=201, response_model=UploadResult,
-             responses={200: {"description": "the same file was uploaded before"}})
+             responses={200: {"description": "the same file was uploaded before"},
+                        400: {"description": "the request does not hold one ECG record"},
+                        415: {"description": "not an ECG format ecglens reads"},
+                        422: {"description": "an ECG format, but the file cannot be read"}})
 async def upload(request: Request, response: Response, svc: SvcDep,
                  who: Annotated[Principal, Depends(require("upload"))],
                  filename: Annotated[str | None, Query(max_length=255)] = None,
                  deidentify: bool = False) -> UploadResult:
     """Upload one ECG: multipart field ``file`` (a WFDB record: header and signal file as two
-    ``file`` parts), or the raw file as the body with ``?filename=``. Answered once stored."""
+    ``file`` parts), or the raw file as the body with ``?filename=``. The file is read once
+    before it is accepted (a file the reader refuses is answered 422 with the reason and not
+    kept); answered once stored."""
     limit = svc.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
@@ -116,13 +132,36 @@ async def upload(request: Request, response: Response, svc: SvcDep,
         raise
     try:
         done = await run_in_threadpool(ingest, svc, spool, who, client=client(request),
-                                       deidentify_now=True if deidentify else None)
+                                       deidentify_now=True if deidentify else None, verify=True)
+    except MalformedUpload as exc:
+        raise HTTPException(400, str(exc)) from None
     except UnsupportedUpload as exc:
         raise HTTPException(415, str(exc)) from None
+    except UnreadableUpload as exc:
+        raise HTTPException(422, str(exc)) from None
     if not done.created:
         response.status_code = 200
     summary = EcgSummary.of(done.ecg, with_results=who.can("read"))
-    return UploadResult(**summary.model_dump(), duplicate=not done.created)
+    return UploadResult(**summary.model_dump(), duplicate=not done.created,
+                        hint=None if done.created else _hint(done.ecg))
+
+
+@router.post("/{ecg_id}/retry", response_model=EcgSummary,
+             responses={409: {"description": "not failed, or failed because the file is bad"}})
+def retry_ecg(ecg_id: EcgId, request: Request, svc: SvcDep,
+              who: Annotated[Principal, Depends(require("read"))]) -> EcgSummary:
+    """Queue a failed ECG again (clinician, admin) when it failed because processing was
+    interrupted or erred (``retryable``); 409 when it is not failed, or when the file itself
+    cannot be read (``failure_kind`` ``bad_file``: send a corrected file instead)."""
+    with svc.session() as s:
+        _get(s, ecg_id)
+        try:
+            ecg = retry(s, ecg_id)
+        except NotRetryable as exc:
+            raise HTTPException(409, str(exc)) from None
+        audit.record(s, who, "ecg.retry", ecg_id=ecg_id, client=client(request))
+    svc.wake.set()
+    return EcgSummary.of(ecg, with_results=who.can("read"))
 
 
 @router.get("", response_model=Worklist)

@@ -12,8 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecglens.interpret.result import Interpretation
 from ecglens.serve.security import Role
 from ecglens.serve.tables import Ecg, Overread
+from ecglens.serve.worker import retryable
 
 Status = Literal["queued", "processing", "done", "failed"]
+#: why a failed ECG failed: the file cannot be read (permanent), or processing was interrupted
+#: or erred (both retryable: ``POST /ecgs/{id}/retry``)
+FailureKind = Literal["bad_file", "interrupted", "error"]
 
 
 class _In(BaseModel):
@@ -38,6 +42,9 @@ class EcgSummary(BaseModel):
     deidentified: bool
     status: Status
     error: str | None = None
+    failure_kind: FailureKind | None = None
+    #: a failed ECG that ``POST /ecgs/{id}/retry`` can queue again
+    retryable: bool = False
     processed_at: datetime | None = None
     # signal quality: for everyone, so the technician at the cart can record again at once
     quality: str | None = None
@@ -56,6 +63,9 @@ class EcgSummary(BaseModel):
                   size_bytes=ecg.size_bytes, uploaded_at=ecg.uploaded_at,
                   uploaded_by=ecg.uploaded_by, deidentified=ecg.deidentified,
                   status=ecg.status, error=ecg.error,  # type: ignore[arg-type]
+                  failure_kind=(ecg.failure_kind  # type: ignore[arg-type]
+                                if ecg.status == "failed" else None),
+                  retryable=retryable(ecg),
                   processed_at=ecg.processed_at, read=ecg.read, signed=ecg.signed)
         if ecg.status == "done":
             out.quality, out.quality_problem = ecg.quality, ecg.quality_problem
@@ -68,6 +78,8 @@ class EcgSummary(BaseModel):
 
 class UploadResult(EcgSummary):
     duplicate: bool
+    #: for a duplicate that failed: what can be done about it (retry, or send a corrected file)
+    hint: str | None = None
 
 
 class Worklist(BaseModel):

@@ -90,6 +90,8 @@ class Ecg(Base):
     deidentified: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    #: why a failed ECG failed: bad_file (permanent), interrupted or error (retryable)
+    failure_kind: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quality: Mapped[str | None] = mapped_column(String(16))
     quality_problem: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,9 +1,16 @@
 """The processing queue: jobs live in the database, so they survive a restart.
 
-A worker thread claims the oldest queued job, interprets the ECG and stores the result. A file
-that cannot be read or interpreted ends ``failed`` with the reason; an unexpected error is
-retried twice before it does. At start, jobs left ``running`` by a killed process are queued
-again (one service per database; see docs/serve.md).
+A worker thread claims the oldest queued job, interprets the ECG and stores the result. A
+failed ECG says why in ``failure_kind``:
+
+- ``bad_file``: the reader refused the file. Permanent: the same bytes fail the same way.
+- ``interrupted``: the service stopped while interpreting it, ``MAX_ATTEMPTS`` times in a row.
+- ``error``: interpretation failed for another reason (an unexpected error is retried twice
+  automatically before it ends here).
+
+The last two are retryable by hand (:func:`retry`: ``POST /ecgs/{id}/retry``, ``ecglens
+retry``). At start, jobs left ``running`` by a killed process are queued again (one service per
+database; see docs/serve.md).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ecglens.exceptions import ECGFormatError, EcglensError
 from ecglens.serve.service import Service
@@ -29,6 +37,58 @@ POLL_S = 1.0
 #: statements that do not make an ECG abnormal on the worklist
 _NORMAL_CODES = {"NORM", "SR"}
 
+#: ``Ecg.failure_kind`` values; a failed ECG of the retryable kinds can be queued again by hand
+BAD_FILE, INTERRUPTED, ERROR = "bad_file", "interrupted", "error"
+RETRYABLE = (INTERRUPTED, ERROR)
+INTERRUPTED_REPEATEDLY = ("processing was interrupted repeatedly (the service stopped while "
+                          "interpreting it)")
+
+
+class NotRetryable(EcglensError):
+    """The ECG is not in a state that a retry can change (queued, processing, done, bad file)."""
+
+
+def retryable(ecg: Ecg) -> bool:
+    return ecg.status == "failed" and ecg.failure_kind in RETRYABLE
+
+
+def why_not_retryable(ecg: Ecg) -> str:
+    if ecg.status == "failed" and ecg.failure_kind == BAD_FILE:
+        return (f"ECG {ecg.id} cannot be retried: the file itself cannot be read "
+                f"({ecg.error}); upload a corrected file instead")
+    if ecg.status in ("queued", "processing"):
+        return f"ECG {ecg.id} is already {ecg.status}"
+    return f"ECG {ecg.id} cannot be retried (status {ecg.status})"
+
+
+def retry(s: Session, ecg_id: int) -> Ecg:
+    """Queue a failed ECG of a retryable kind again, with a fresh attempt count.
+
+    The change is conditional in the database, so a retry racing a worker, another retry or a
+    second process (the CLI beside a running server) takes effect once. Raises
+    :class:`NotRetryable` otherwise, and ``LookupError`` for an unknown id.
+    """
+    ecg = s.get(Ecg, ecg_id)
+    if ecg is None:
+        raise LookupError(f"no ECG {ecg_id}")
+    changed = s.execute(
+        update(Ecg).where(Ecg.id == ecg_id, Ecg.status == "failed",
+                          Ecg.failure_kind.in_(RETRYABLE))
+        .values(status="queued", error=None, failure_kind=None, processed_at=None)
+        .execution_options(synchronize_session=False))
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        s.refresh(ecg)
+        raise NotRetryable(why_not_retryable(ecg))
+    job = s.scalar(select(Job).where(Job.ecg_id == ecg_id))
+    if job is None:  # cannot happen through ingest; kept whole anyway
+        s.add(Job(ecg_id=ecg_id))
+    else:
+        job.state, job.attempts, job.error, job.worker = "queued", 0, None, None
+        job.started_at = job.finished_at = None
+    s.flush()
+    s.refresh(ecg)
+    return ecg
+
 
 def requeue_interrupted(service: Service) -> int:
     """Jobs a killed process left ``running`` go back to the queue; returns how many.
@@ -36,11 +96,13 @@ def requeue_interrupted(service: Service) -> int:
     A job that was already taken ``MAX_ATTEMPTS`` times fails instead: a file that brings the
     service down each time must not do so forever.
     """
-    poisoned = "processing was interrupted repeatedly (the service stopped while interpreting it)"
+    poisoned = INTERRUPTED_REPEATEDLY
     with service.session() as s:
         stuck = select(Job.ecg_id).where(Job.state == "running",
                                          Job.attempts >= MAX_ATTEMPTS)
-        s.execute(update(Ecg).where(Ecg.id.in_(stuck)).values(status="failed", error=poisoned))
+        s.execute(update(Ecg).where(Ecg.id.in_(stuck))
+                  .values(status="failed", error=poisoned, failure_kind=INTERRUPTED,
+                          processed_at=utcnow()))
         s.execute(update(Job).where(Job.state == "running", Job.attempts >= MAX_ATTEMPTS)
                   .values(state="failed", error=poisoned, worker=None))
         res = s.execute(update(Job).where(Job.state == "running")
@@ -118,13 +180,14 @@ class Worker:
         try:
             fields = self._interpret(ecg_id)
         except ECGFormatError as exc:  # the problem only: the stored path is not for users
-            self._finish(job_id, ecg_id, failed=f"cannot read the file: {exc.problem}", final=True)
+            self._finish(job_id, ecg_id, failed=f"cannot read the file: {exc.problem}",
+                         kind=BAD_FILE, final=True)
         except EcglensError as exc:
-            self._finish(job_id, ecg_id, failed=str(exc), final=True)
+            self._finish(job_id, ecg_id, failed=str(exc), kind=ERROR, final=True)
         except Exception as exc:
             log.exception("job %d (ecg %d) failed", job_id, ecg_id)
             self._finish(job_id, ecg_id, failed=f"internal error: {type(exc).__name__}",
-                         final=False)
+                         kind=ERROR, final=False)
         else:
             self._finish(job_id, ecg_id, fields=fields)
         return True
@@ -144,7 +207,7 @@ class Worker:
         return fields
 
     def _finish(self, job_id: int, ecg_id: int, *, fields: dict[str, Any] | None = None,
-                failed: str | None = None, final: bool = True) -> None:
+                failed: str | None = None, kind: str = ERROR, final: bool = True) -> None:
         with self.service.session() as s:
             job = s.get(Job, job_id)
             ecg = s.get(Ecg, ecg_id)
@@ -153,10 +216,10 @@ class Worker:
                 job.state, job.error = "done", None
                 for k, v in (fields or {}).items():
                     setattr(ecg, k, v)
-                ecg.status, ecg.error = "done", None
+                ecg.status, ecg.error, ecg.failure_kind = "done", None, None
             elif final or job.attempts >= MAX_ATTEMPTS:
                 job.state, job.error = "failed", failed
-                ecg.status, ecg.error = "failed", failed
+                ecg.status, ecg.error, ecg.failure_kind = "failed", failed, kind
             else:
                 job.state, job.error = "queued", failed
                 ecg.status = "queued"
