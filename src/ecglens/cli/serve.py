@@ -1,7 +1,9 @@
 """``ecglens serve``: run the clinic service (API, viewer, worker) — see docs/serve.md.
 
-The options shared with ``users``, ``keys``, ``import`` and ``db`` (where the data and the
-database are) live here too.
+The options shared with ``users``, ``keys``, ``import``, ``retry`` and ``db`` (where the data
+and the database are) live here too: every command that opens the service's database takes
+its location from :func:`settings_from`, so ``--data-dir``, ``--db``, ``ECGLENS_DATA_DIR`` and
+``ECGLENS_DB_URL`` mean the same for all of them (flags win over the environment).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +33,10 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    """The one place the store options become settings, for every command."""
     changes: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if args.data_dir is not None:
-        changes["data_dir"] = args.data_dir
+        changes["data_dir"] = args.data_dir.expanduser()
     if args.db is not None:
         changes["db_url"] = args.db
     return dataclasses.replace(Settings(), **changes)
@@ -68,6 +72,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=_run)
 
 
+def describe_store(settings: Settings) -> str:
+    """Where the data and the database are, for messages (a database password is hidden)."""
+    data = settings.data_dir.resolve()
+    if not settings.db_url:
+        return f"data folder {data} (SQLite database {data / 'ecglens.db'})"
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(settings.db_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported when it is opened
+        url = "the URL given"
+    return f"data folder {data}, database {url}"
+
+
+def store_args(settings: Settings) -> str:
+    """The options that name this store, to put in a command a user can run."""
+    import shlex
+
+    out = f"--data-dir {shlex.quote(str(settings.data_dir.resolve()))}"
+    return out + (" --db URL" if settings.db_url else "")
+
+
+def check_admin(settings: Settings) -> bool:
+    """Open (and migrate) the store once and say, on stderr, where it is; warn loudly when
+    its database has no active admin, the sign of a store other than the one the users were
+    created in. Returns whether an admin exists."""
+    from sqlalchemy import func, select
+
+    from ecglens.serve.service import Service
+    from ecglens.serve.tables import User
+
+    svc = Service.open(settings)
+    try:
+        with svc.session() as s:
+            admins = s.scalar(select(func.count()).select_from(User).where(
+                User.role == "admin", User.active.is_(True))) or 0
+    finally:
+        svc.close()
+    print(f"ecglens: serving {describe_store(settings)}", file=sys.stderr)
+    if not admins:
+        print(f"ecglens: WARNING: this database has no admin user, so nobody can manage the "
+              f"service; if you created users, they are in another data folder or database. "
+              f"Create one here with: ecglens users add admin --role admin "
+              f"{store_args(settings)}", file=sys.stderr)
+    return bool(admins)
+
+
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -77,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         args, max_upload_mb=args.max_upload_mb, deidentify=args.deidentify,
         cors_origins=tuple(args.cors_origin) if args.cors_origin else None, model=args.model,
         workers=args.workers)
+    check_admin(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn's access log prints query strings (a raw upload's file name may name a patient);
     # the app logs method, path, status and time instead

@@ -17,9 +17,12 @@ def _env_flag(name: str) -> bool:
 class Settings:
     """Everything the service needs to know; built once at start and shared read-only."""
 
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("ECGLENS_DATA_DIR",
-                                                                       "ecglens-data")))
-    db_url: str | None = field(default_factory=lambda: os.environ.get("ECGLENS_DB_URL") or None)
+    #: ``ECGLENS_DATA_DIR`` / ``ECGLENS_DB_URL`` are read here only: every command (``serve``,
+    #: ``users``, ``keys``, ``import``, ``retry``, ``db``) builds its settings from this class
+    data_dir: Path = field(default_factory=lambda: Path(
+        os.environ.get("ECGLENS_DATA_DIR", "").strip() or "ecglens-data").expanduser())
+    db_url: str | None = field(
+        default_factory=lambda: os.environ.get("ECGLENS_DB_URL", "").strip() or None)
     max_upload_mb: float = field(
         default_factory=lambda: float(os.environ.get("ECGLENS_MAX_UPLOAD_MB", "50")))
     deidentify: bool = field(default_factory=lambda: _env_flag("ECGLENS_DEIDENTIFY"))
