@@ -2,7 +2,10 @@
 
 One file: a readable summary (or the full JSON), and the reports asked for. A directory: every
 ECG in it, a progress bar on stderr, one summary table (or one JSON list); report options then
-name output folders that receive one report per record.
+name output folders that receive one report per record, mirroring the input tree
+(``in/a/ecg.xml`` -> ``OUT/a/ecg.pdf``), so records of the same name in different folders keep
+their own report; two records of one folder that differ only in extension keep it in the name
+(``ecg.xml.pdf``, ``ecg.hea.pdf``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ecglens.cli.common import print_json, rel, run_many
+from ecglens.cli.common import expand_inputs, print_json, rel, run_many
 from ecglens.exceptions import EcglensError, ModelError
 from ecglens.interpret.pipeline import DEFAULT_BUNDLE
 from ecglens.interpret.result import Interpretation
@@ -37,20 +40,39 @@ def _write(kind: str, path: Path, write: Any) -> None:
             from None
 
 
-def _outputs(args: argparse.Namespace, src: Path, is_dir: bool) -> dict[str, Path]:
+_REPORTS = (("pdf", ".pdf"), ("png", ".png"), ("fhir", ".fhir.json"))
+
+
+def report_names(files: list[Path], root: str) -> dict[Path, Path]:
+    """Each input's report path relative to an output folder, without the report suffix:
+    the input's path under ``root`` without its extension, or with it where two inputs of one
+    folder would otherwise share a name (case-insensitively: a report folder may live on a
+    case-insensitive file system)."""
+    stems = {f: Path(rel(f, root)).with_suffix("") for f in files}
+    seen: dict[str, int] = {}
+    for stem in stems.values():
+        seen[str(stem).lower()] = seen.get(str(stem).lower(), 0) + 1
+    return {f: (Path(rel(f, root)) if seen[str(stem).lower()] > 1 else stem)
+            for f, stem in stems.items()}
+
+
+def _outputs(args: argparse.Namespace, names: dict[Path, Path] | None,
+             src: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
-    for kind, suffix in (("pdf", ".pdf"), ("png", ".png"), ("fhir", ".fhir.json")):
+    for kind, suffix in _REPORTS:
         target = getattr(args, kind)
         if target:
-            out[kind] = Path(target) / (src.stem + suffix) if is_dir else Path(target)
+            out[kind] = (Path(target) / f"{names[src]}{suffix}" if names is not None
+                         else Path(target))
     return out
 
 
-def _one(args: argparse.Namespace, predictor: Any, src: Path, is_dir: bool) -> Interpretation:
+def _one(args: argparse.Namespace, predictor: Any, src: Path,
+         names: dict[Path, Path] | None) -> Interpretation:
     from ecglens.interpret.pipeline import interpret
 
     ecg = read(src)
-    outputs = _outputs(args, src, is_dir)
+    outputs = _outputs(args, names, src)
     explain = None if args.explain < 0 else args.explain
     if not outputs and not args.json and explain is None:
         explain = 1  # the text summary shows where the network looked for the top finding
@@ -117,9 +139,11 @@ def _row(r: Interpretation) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     predictor = _load_predictor(args.model)
-    is_dir = Path(args.path).is_dir()
+    names: dict[Path, Path] | None = None
+    if Path(args.path).is_dir() and any(getattr(args, k) for k, _ in _REPORTS):
+        names = report_names(expand_inputs(args.path)[0], args.path)
     results, is_dir = run_many(
-        args.path, lambda f: {"r": _one(args, predictor, f, is_dir)}, desc="interpreting")
+        args.path, lambda f: {"r": _one(args, predictor, f, names)}, desc="interpreting")
     if not is_dir:
         r = results[0][1]["r"]  # type: ignore[index]
         if args.json:
@@ -156,7 +180,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help=f"model bundle name or folder (default: {DEFAULT_BUNDLE}; "
                    "ptbxl-ensemble is the nine-network ensemble, slower)")
     p.add_argument("--pdf", metavar="OUT.pdf", help="write the ECG-paper report (a folder for "
-                   "a directory input)")
+                   "a directory input: it mirrors the input tree)")
     p.add_argument("--png", metavar="OUT.png", help="write page 1 of the report as PNG")
     p.add_argument("--fhir", metavar="OUT.json", help="write a FHIR R4 DiagnosticReport bundle")
     p.add_argument("--show-patient", action="store_true",
