@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as FPath
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy.orm import Session
 
 from ecglens import __version__
 from ecglens.interpret.result import SCHEMA_VERSION
@@ -25,7 +26,7 @@ from ecglens.serve.schemas import (
     UserOut,
     UserPatch,
 )
-from ecglens.serve.security import Principal
+from ecglens.serve.security import KeyedLocks, Principal
 from ecglens.serve.service import Service
 from ecglens.serve.tables import ApiKey, AuditEvent, User, utcnow
 
@@ -53,28 +54,60 @@ def version(svc: SvcDep, who: Annotated[Principal, Depends(principal)]) -> dict[
 
 #: failed logins of one user name within the window before further tries are refused
 MAX_FAILED_LOGINS = 5
+#: failed logins from one client address, whatever the user names, within the window
+MAX_FAILED_LOGINS_PER_CLIENT = 20
 LOCKOUT = timedelta(minutes=15)
+_login_locks = KeyedLocks()
+
+
+def _failures(s: Session, who: ColumnElement[bool], since: datetime) -> int:
+    """Password checks not ended by a successful login: failures, and checks under way."""
+    def n(action: str) -> int:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == action, who, AuditEvent.at > since)) or 0
+    return max(0, n("auth.login_check") - n("auth.login"))
+
+
+def _admit(s: Session, username: str, address: str | None) -> str | None:
+    """Why this login may not check a password now, or None having counted it as a check.
+
+    The count and the ``auth.login_check`` event are one transaction under the audit log's
+    lock, so concurrent tries (in one process or several) are counted one after the other:
+    at most 5 checks per name and 20 per address can be under way or failed in the window.
+    """
+    audit.take_lock(s)
+    since = utcnow() - LOCKOUT
+    why = by = None
+    if _failures(s, AuditEvent.actor == username, since) >= MAX_FAILED_LOGINS:
+        why, by = "too many failed logins for this user: try again in 15 minutes", "user"
+    elif address and _failures(s, AuditEvent.client == address,
+                               since) >= MAX_FAILED_LOGINS_PER_CLIENT:
+        why, by = "too many failed logins from this address: try again in 15 minutes", "address"
+    audit.record(s, username, "auth.login_locked" if why else "auth.login_check",
+                 client=address, detail=by and f"by {by}")
+    return why
 
 
 @router.post("/auth/login", response_model=Me, tags=["auth"])
 def login(body: LoginIn, request: Request, response: Response, svc: SvcDep) -> Me:
     """Start a browser session: an HttpOnly cookie plus a CSRF token to echo.
 
-    After 5 failed tries for one user name in 15 minutes, that name is refused (429) until
-    the window has passed; counted from the audit log, so it holds across restarts.
+    After 5 failed tries for one user name, or 20 from one client address, in 15 minutes, that
+    name or address is refused (429) until the window has passed; counted from the audit log,
+    so it holds across restarts and across server processes.
     """
-    with svc.session() as s:
-        failed = s.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "auth.login_failed", AuditEvent.actor == body.username[:64],
-            AuditEvent.at > utcnow() - LOCKOUT)) or 0
-        if failed >= MAX_FAILED_LOGINS:
-            audit.record(s, body.username, "auth.login_locked", client=client(request))
-    if failed >= MAX_FAILED_LOGINS:
-        raise HTTPException(429, "too many failed logins for this user: try again in 15 minutes")
-    with svc.session() as s:
-        got = accounts.login(s, body.username, body.password, svc.settings.session_hours)
-        audit.record(s, body.username if got is None else got[1],
-                     "auth.login" if got else "auth.login_failed", client=client(request))
+    address = client(request)
+    # tries of one name in this process wait for each other, so a right password is not
+    # refused for the other tries under way; across processes the count alone holds
+    with _login_locks.hold(body.username[:64]):
+        with svc.session() as s:
+            why = _admit(s, body.username[:64], address and address[:64])
+        if why:
+            raise HTTPException(429, why)
+        with svc.session() as s:
+            got = accounts.login(s, body.username, body.password, svc.settings.session_hours)
+            audit.record(s, body.username if got is None else got[1],
+                         "auth.login" if got else "auth.login_failed", client=address)
     if got is None:
         raise HTTPException(401, "wrong user name or password")
     token, who = got
