@@ -13,6 +13,7 @@ from pydicom.data import get_testdata_file
 
 from ecglens.exceptions import ECGSignalError
 from ecglens.io import detect_format, read
+from ecglens.io.limits import MAX_ABS_MV
 from ecglens.io.writers import write_edf, write_wfdb
 from ecglens.record import ECG
 
@@ -108,8 +109,10 @@ def test_convert_cli_truncated_input_is_one_line_error(tmp_path: Path) -> None:
 )
 def test_round_trip_at_any_quantisation_step(tmp_path: Path, step_uv: float, fs: int, seconds: int,
                                              peak: int, seed: int) -> None:
-    """Synthetic on purpose: the step and range must vary beyond what the real files hold."""
+    """Synthetic on purpose: the step and range must vary beyond what the real files hold
+    (within the ±MAX_ABS_MV every read signal is held to)."""
     step = step_uv / 1000.0
+    peak = min(peak, int(MAX_ABS_MV / step))
     rng = np.random.default_rng(seed)
     digital = rng.integers(-peak, peak + 1, size=(fs * seconds, 3))
     ref = ECG(signal=digital * step, fs=fs, leads=("I", "II", "V1"), resolution_mv=(step,) * 3)
