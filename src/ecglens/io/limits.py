@@ -153,7 +153,7 @@ def check_signal(path: object, signal: np.ndarray, leads: tuple[str, ...] | list
         return
     with np.errstate(invalid="ignore"):
         peak = np.nanmax(np.abs(sig), axis=0, initial=0.0) if sig.size else np.zeros(sig.shape[1])
-    missing = np.isnan(sig).all(axis=0)
+    missing = np.asarray(np.isnan(sig).all(axis=0))
     for j, name in enumerate(leads):
         if np.isinf(peak[j]):
             raise ECGFormatError(

@@ -119,7 +119,7 @@ def vet_signal_lines(path: Path, lines: list[str], fs: float, sig_len: int, fold
             )
         offset = int(m.group("byte_offset") or 0)
         size = _signal_file_size(folder, m.group("file_name"))
-        if offset > MAX_FILE_BYTES or (size is not None and offset >= size and size > 0):
+        if offset > MAX_FILE_BYTES or (size is not None and offset >= size > 0):
             raise ECGFormatError(
                 path, f"WFDB header: {label} starts at byte {offset:,}, beyond the end of its signal file"
                 + (f" ({size:,} bytes)" if size is not None else "")
