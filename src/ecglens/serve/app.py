@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecglens import __version__
 from ecglens.exceptions import EcglensError
@@ -33,6 +35,79 @@ _CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
 _DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
              "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 _DOCS_ASSETS = "/api/docs-assets"
+
+
+#: the most body bytes a request that is not an upload may send (a login, an overread: JSON)
+MAX_BODY = 1 << 20
+#: multipart boundaries and part headers around an upload's file bytes
+UPLOAD_SLACK = 64 * 1024
+_UPLOAD_PATH = "/api/v1/ecgs"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from the body stream itself, so nothing beyond the budget is read or spooled."""
+
+    def __init__(self, detail: str) -> None:
+        # the rest of the body is not wanted: the server closes the connection after the
+        # answer instead of reading the rest to keep it open
+        super().__init__(413, detail, headers={"Connection": "close"})
+
+
+class BodyLimit:
+    """Counts the body bytes of every request as they arrive and stops at the budget: for an
+    upload (``POST /api/v1/ecgs``, multipart or raw) the upload limit plus the multipart slack,
+    for anything else :data:`MAX_BODY`. The count is taken on the ASGI stream, under any body
+    parsing, so a chunked body without Content-Length is refused (413) after at most the
+    budget is read and before the multipart parser spools more of it to temporary files."""
+
+    def __init__(self, app: ASGIApp, upload_limit: int, upload_mb: float) -> None:
+        self.app, self.upload_budget, self.upload_mb = app, upload_limit + UPLOAD_SLACK, upload_mb
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == _UPLOAD_PATH
+        budget = self.upload_budget if upload else MAX_BODY
+        what = (f"the upload is larger than this server accepts ({self.upload_mb:g} MB)"
+                if upload else f"the request body is larger than this server accepts "
+                               f"({MAX_BODY // 1024} KB)")
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if declared.isdigit() and int(declared) > budget:
+                raise BodyTooLarge(what)
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > budget:
+                    raise BodyTooLarge(what)
+            return message
+
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except BodyTooLarge as exc:  # not turned into a response further in: answer it here
+            if started:
+                raise
+            await JSONResponse({"detail": exc.detail}, status_code=413,
+                               headers=exc.headers)(scope, receive, send)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """422 without the rejected input: FastAPI's default echoes it (``input``, and ``ctx``
+    that can quote it), which would put a password sent in the wrong shape in the response."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": [{"type": e.get("type"), "loc": list(e.get("loc", ())),
+                                     "msg": e.get("msg")} for e in errors]}, status_code=422)
 
 
 def _swagger_assets() -> Path:
@@ -83,6 +158,11 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     @app.exception_handler(EcglensError)
     async def _ecglens_error(_: Request, exc: EcglensError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # innermost of the middlewares: its 413 gets the security headers like any answer
+    app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes,
+                       upload_mb=settings.max_upload_mb)
 
     @app.middleware("http")
     async def _headers(request: Request,
