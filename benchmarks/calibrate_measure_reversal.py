@@ -1,9 +1,9 @@
 """Set the lead-reversal decision thresholds for a joint false-alarm rate; write
-src/ecglens/measure/reversal_thresholds.py.
+src/ecglens/weights/measure/reversal-thresholds.json.
 
     python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --out cache/medians_calib.npz \
         --exclude cache/medians_train.npz cache/medians_train7k.npz
-    python benchmarks/calibrate_measure_reversal.py cache/medians_calib.npz [--write]
+    python benchmarks/calibrate_measure_reversal.py cache/medians_calib.npz [--write] [--out-dir DIR]
 
 Eight swaps are tested on every record. Each detector at 99.5 % specificity flags 0.5 % of
 correctly wired ECGs, and the false alarms add up: 4.2 % of PTB-XL fold-9 records were flagged
@@ -14,16 +14,22 @@ each detector's threshold is the q-quantile of its scores on them.
 The records are PTB-XL folds 1-8 that no reversal model was fit on (``--exclude`` the training
 caches when building them), so the tails are not the training fit's. Fold 9 is only used by
 bench_measure.py for evaluation.
+
+``--write`` writes the thresholds and each detector's tail of scores as JSON (floats exact) and
+records the file's SHA-256 in ``ecglens.measure.artefacts.SHA256``, which
+``ecglens.measure.reversal`` checks on load; ``--out-dir`` writes it elsewhere and records nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ecglens.measure.artefacts import write_artefact
 from ecglens.measure.reversal import (
     CHEST_PAIRS,
     LIMB_SWAPS,
@@ -38,7 +44,7 @@ from train_measure_reversal import load
 FALSE_ALARM = 0.01
 TAIL = 0.005  # the top half percent of each detector's unswapped scores is kept: every
 # reported swap scores above its threshold (the top 0.125 %), where its false-alarm rate is read
-OUT = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure" / "reversal_thresholds.py"
+ARTEFACT = "reversal-thresholds.json"
 KEYS = LIMB_SWAPS + CHEST_PAIRS
 
 
@@ -57,7 +63,9 @@ def thresholds_for(neg: np.ndarray, q: float) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("medians", type=Path)
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--write", action="store_true", help=f"write {ARTEFACT} into the package")
+    ap.add_argument("--out-dir", type=Path, default=None,
+                    help="with --write: write the file here instead (nothing recorded)")
     a = ap.parse_args()
     meds, fids, fs = load(a.medians)
     neg = scores(meds, fids, fs, "none")
@@ -82,28 +90,28 @@ def main() -> None:
         print(f"{name:<7} {thr[k]:>10.4f} {(neg[:, k] < thr[k]).mean():>12.2%} "
               f"{(pos >= thr[k]).mean():>12.1%}")
     if a.write:
-        table = ",\n".join(f"    {name!r}: {float(t)!r}" for name, t in zip(KEYS, thr))
         top = int(np.ceil(TAIL * len(neg)))
-        def wrapped(values: np.ndarray) -> str:  # exact floats, four to a line
-            items = [repr(float(v)) for v in values]
-            return "\n".join("        " + ", ".join(items[i:i + 4]) + ","
-                             for i in range(0, len(items), 4))
+        tails = {name: np.sort(neg[:, k])[::-1][:top] for k, name in enumerate(KEYS)}
+        write_artefact(ARTEFACT, thresholds_json(q, len(neg), dict(zip(KEYS, thr)), tails),
+                       a.out_dir)
 
-        tails = "\n".join(f"    {name!r}: (\n{wrapped(np.sort(neg[:, k])[::-1][:top])}\n    ),"
-                          for k, name in enumerate(KEYS))
-        OUT.write_text(
-            '"""Lead-reversal decision thresholds, written by '
-            'benchmarks/calibrate_measure_reversal.py.\n\n'
-            f"One specificity per detector ({q:.5f}), chosen on {len(meds)} PTB-XL records of "
-            "folds 1-8 that no\nreversal model was fit on, so that "
-            f"{FALSE_ALARM:.0%} of them are flagged with any swap. TAILS holds each\n"
-            f"detector's {top} highest scores on those correctly wired records (of N_RECORDS), "
-            "from which a\nreported swap's false-alarm rate is read.\n"
-            '"""\n\n'
-            f"N_RECORDS = {len(neg)}\n"
-            f"THRESHOLDS: dict[str, float] = {{\n{table},\n}}\n"
-            f"TAILS: dict[str, tuple[float, ...]] = {{\n{tails}\n}}\n")
-        print(f"wrote {OUT}")
+
+def thresholds_json(q: float, n_records: int, thresholds: dict[str, float],
+                    tails: dict[str, np.ndarray]) -> bytes:
+    """The shipped file: thresholds and tails as exact floats (JSON keeps a float's repr)."""
+    doc = {
+        "written_by": "benchmarks/calibrate_measure_reversal.py",
+        "about": (f"One specificity per detector ({q:.5f}), chosen on {n_records} PTB-XL records "
+                  "of folds 1-8 that no reversal model was fit on, so that "
+                  f"{FALSE_ALARM:.0%} of them are flagged with any swap. tails holds each "
+                  f"detector's {len(next(iter(tails.values())))} highest scores on those "
+                  "correctly wired records (of n_records), from which a reported swap's "
+                  "false-alarm rate is read."),
+        "n_records": int(n_records),
+        "thresholds": {k: float(v) for k, v in thresholds.items()},
+        "tails": {k: [float(v) for v in vs] for k, vs in tails.items()},
+    }
+    return (json.dumps(doc, indent=1) + "\n").encode()
 
 
 if __name__ == "__main__":

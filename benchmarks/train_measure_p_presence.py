@@ -1,21 +1,24 @@
 """Fit the P-absence model of ``ecglens.measure.delineate.p_wave_present`` on PTB-XL folds 1–8.
 
-    python benchmarks/train_measure_p_presence.py [--sinus 1500] [--write]
+    python benchmarks/train_measure_p_presence.py [--sinus 1500] [--write] [--out-dir DIR]
 
 Records: every fold 1–8 record coded AFIB (P absent) and a random sample of records coded SR
 without AFIB/AFLT (P present). Inputs per record, from ``analyze``: the P-window evidence of the
 median beat (spatial amplitude, beat-to-beat reproducibility) and the rhythm (RR irregularity,
 RR coefficient of variation). An L2 logistic regression on ``p_presence_features``; its decision
 threshold is set so that 1 % of the training sinus records are called P-less. Fold 9 is used only
-to print the result against the rule in the checked-out code. ``--write`` puts the coefficients
-into delineate.py.
+to print the result against the rule in the checked-out code. ``--write`` writes the model to
+src/ecglens/weights/measure/p-presence.json (coefficients, intercept and threshold rounded to 4
+decimals, as they have always been shipped) and records its SHA-256 in
+``ecglens.measure.artefacts.SHA256``, which ``delineate`` checks on load; ``--out-dir`` writes
+it elsewhere and records nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import re
+import json
 import sys
 from pathlib import Path
 
@@ -27,10 +30,14 @@ from scipy.optimize import minimize
 
 from ecglens.measure import analyze
 from ecglens.measure import delineate as dl
+from ecglens.measure.artefacts import write_artefact
 from ecglens.record import make_ecg
 
 SINUS_CALLED_ABSENT = 0.01
 L2 = 0.1
+ARTEFACT = "p-presence.json"
+FEATURES = ("reproducibility", "log amplitude (mV)", "RR irregularity", "RR CV",
+            "reproducibility x RR CV")  # dl.p_presence_features, in order
 
 
 def records(folds: list[int], n_sinus: int, seed: int = 0) -> pd.DataFrame:
@@ -80,7 +87,9 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sinus", type=int, default=1500, help="sinus records sampled from folds 1-8")
-    ap.add_argument("--write", action="store_true", help="write the model into delineate.py")
+    ap.add_argument("--write", action="store_true", help=f"write {ARTEFACT} into the package")
+    ap.add_argument("--out-dir", type=Path, default=None,
+                    help="with --write: write the file here instead (nothing recorded)")
     args = ap.parse_args()
     tr = records(list(range(1, 9)), args.sinus)
     print(f"folds 1-8: {int(tr.absent.sum())} AFIB, {int((~tr.absent).sum())} sinus records")
@@ -99,14 +108,24 @@ def main() -> None:
           f"{new9[y9].mean():.1%} (rule in delineate.py when this ran: {now9[y9].mean():.1%}), in sinus "
           f"{new9[~y9].mean():.1%} (rule when this ran: {now9[~y9].mean():.1%})")
     if args.write:
-        path = Path(dl.__file__)
-        src = path.read_text()
-        src = re.sub(r"P_ABSENT_COEF = \(.*\)", "P_ABSENT_COEF = ("
-                     + ", ".join(f"{c:.4f}" for c in coef) + ")", src)
-        src = re.sub(r"P_ABSENT_INTERCEPT = .*", f"P_ABSENT_INTERCEPT = {icpt:.4f}", src)
-        src = re.sub(r"P_ABSENT_LOGIT = .*", f"P_ABSENT_LOGIT = {thr:.4f}", src)
-        path.write_text(src)
-        print(f"written to {path}")
+        write_artefact(ARTEFACT, model_json(coef, icpt, thr), args.out_dir)
+
+
+def model_json(coef: np.ndarray, intercept: float, threshold: float) -> bytes:
+    """The shipped file: P absent where intercept + coef . features >= logit_threshold."""
+    def four(v: float) -> float:
+        return float(f"{v:.4f}")
+
+    doc = {
+        "written_by": "benchmarks/train_measure_p_presence.py",
+        "about": "logistic P-absence model of ecglens.measure.delineate.p_wave_present: the P "
+                 "wave counts as absent where intercept + coef . features >= logit_threshold",
+        "features": list(FEATURES),
+        "coef": [four(c) for c in coef],
+        "intercept": four(intercept),
+        "logit_threshold": four(threshold),
+    }
+    return (json.dumps(doc, indent=1) + "\n").encode()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Train the learned QRS delineator (``ecglens.measure.qrs_net``) on LUDB, cross-fitted.
 
     python benchmarks/train_measure_qrs_net.py            # train, print, write nothing (~8 min)
-    python benchmarks/train_measure_qrs_net.py --write    # ...and write ecglens/weights/qrs-unet.npz
+    python benchmarks/train_measure_qrs_net.py --write    # ...and write ecglens/weights/measure/qrs-unet.npz
     python benchmarks/train_measure_qrs_net.py --tiny     # the cheaper variant (not shipped)
 
 LUDB 1-140 is the only delineation reference here, so it is split in two: a 1D U-Net is trained
@@ -12,6 +12,8 @@ median beat that ``analyze`` builds; the QRS is combined across leads as the ref
 (second-earliest onset, second-latest offset) and compared with the issue's reference, alone
 and averaged with the velocity rule's QRS (weight 1/2, fixed beforehand).
 Prints mean / SD per variant and half, and the numpy net's time per median beat on one thread.
+``--write`` ships the weights (a compressed .npz, read without pickle) and records the file's
+SHA-256 in ``ecglens.measure.artefacts.SHA256``, which ``qrs_net`` checks on load.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"  # one thread per process (two training processes, one per core)
 
 import argparse
-import hashlib
 import multiprocessing as mp
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -39,12 +39,13 @@ from torch import nn
 import ecglens.measure.delineate as dl
 from ecglens.io import read
 from ecglens.measure import analyze
+from ecglens.measure.artefacts import write_artefact
 from ecglens.measure.qrs_net import held_out, load_members, net_qrs_bounds, use_members
 from ecglens.measure.reference import ludb_waves, reference_intervals
 from ecglens.signal.filters import clean, highpass, powerline_frequency
 
 IDS = np.arange(1, 141)
-SHIPPED = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "weights" / "qrs-unet.npz"
+ARTEFACT = "qrs-unet.npz"  # in src/ecglens/weights/measure/
 SMALL = {"fs": 250.0, "channels": (8, 16, 24, 32, 32), "steps": 4000, "crop": 512}
 TINY = {"fs": 250.0, "channels": (8, 12, 16, 24, 24), "steps": 4000, "crop": 512}
 
@@ -218,7 +219,8 @@ def evaluate(weights: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tiny", action="store_true", help="(8, 12, 16, 24, 24) channels (not shipped)")
-    ap.add_argument("--write", action="store_true", help=f"write the weights to {SHIPPED}")
+    ap.add_argument("--write", action="store_true",
+                    help=f"write the weights to src/ecglens/weights/measure/{ARTEFACT}")
     ap.add_argument("--states", type=str, default=None,
                     help="a folder with odd.pt and even.pt: skip training, use these state dicts")
     a = ap.parse_args()
@@ -232,13 +234,10 @@ def main() -> None:
             got = pool.map(train, [(h, cfg, x_all, y_all) for h in ("odd", "even")])
         states = dict(zip(("odd", "even"), got, strict=True))
         print(f"config {cfg}; trained both halves in {time.time() - t0:.0f} s")
-    path = str(SHIPPED) if a.write else os.path.join(tempfile.mkdtemp(), "qrs-unet.npz")
+    path = os.path.join(tempfile.mkdtemp(), ARTEFACT)
     export(states, cfg, path)
-    if a.write:  # record the new file's checksum, which qrs_net verifies at load
-        src = SHIPPED.parents[1] / "measure" / "qrs_net.py"
-        digest = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-        src.write_text(re.sub(r'WEIGHTS_SHA256 = "[0-9a-f]*"', f'WEIGHTS_SHA256 = "{digest}"',
-                              src.read_text()))
+    if a.write:  # ship it and record its checksum, which qrs_net verifies at load
+        path = str(write_artefact(ARTEFACT, Path(path).read_bytes()))
         load_members.cache_clear()
     print(f"weights: {path} ({os.path.getsize(path) / 1e3:.0f} kB)")
     evaluate(path)

@@ -1,7 +1,11 @@
-"""Fit the lead-reversal models on PTB-XL folds 1–8 and write src/ecglens/measure/reversal_weights.py.
+"""Fit the lead-reversal models on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-linear.npz.
 
     python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
-    python benchmarks/train_measure_reversal.py cache/medians_train.npz
+    python benchmarks/train_measure_reversal.py cache/medians_train.npz [--out-dir DIR]
+
+The weights are written as a numpy .npz (uncompressed, read without pickle) and its SHA-256 is
+recorded in ``ecglens.measure.artefacts.SHA256``, which ``ecglens.measure.reversal`` checks on
+load; ``--out-dir`` writes the file elsewhere and records nothing (a trial run).
 
 Swaps are simulated on the median beats of real records (see measure_ptbxl_medians.py). The
 sensitivities printed are at 99.6 % specificity on these training records; the shipped decision
@@ -11,12 +15,15 @@ used by bench_measure.py for evaluation.
 
 from __future__ import annotations
 
-import sys
+import argparse
+import ast
+import io
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
+from ecglens.measure.artefacts import write_artefact
 from ecglens.measure.reversal import (
     CHEST_PAIRS,
     LIMB_SWAPS,
@@ -28,7 +35,7 @@ from ecglens.measure.reversal import (
 
 SPECIFICITY = 0.996
 L2 = 1e-2
-OUT = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure" / "reversal_weights.py"
+ARTEFACT = "reversal-linear.npz"
 
 
 def load(path: Path) -> tuple[list[np.ndarray], list[dict[str, int | None]], float]:
@@ -81,8 +88,35 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_class: int) -> tuple[np.ndarray,
     return res.x[: n_class * d].reshape(n_class, d), res.x[n_class * d:]
 
 
+def weights_npz(coef: np.ndarray, lm: np.ndarray, ls: np.ndarray, lw: np.ndarray,
+                lb: np.ndarray, cm: np.ndarray, cs: np.ndarray, cw: np.ndarray, cb: float,
+                n_records: int) -> bytes:
+    """The shipped file, an uncompressed .npz: the arrays at 6 decimals (as they have always
+    been shipped: the calibrated thresholds are set on these scores), CHEST_B exact."""
+    arrays = {"CHEST_TO_LIMB": coef, "LIMB_MEAN": lm, "LIMB_STD": ls, "LIMB_W": lw, "LIMB_B": lb,
+              "CHEST_MEAN": cm, "CHEST_STD": cs, "CHEST_W": cw}
+    buf = io.BytesIO()
+    np.savez(buf, **{k: six_decimals(v) for k, v in arrays.items()}, CHEST_B=np.float64(cb),
+             N_RECORDS=np.int64(n_records))
+    return buf.getvalue()
+
+
+def six_decimals(a: np.ndarray) -> np.ndarray:
+    """``a`` rounded as the weights were when they were Python literals: printed by
+    ``np.array2string(precision=6)`` and read back (the nearest double to each printed decimal;
+    ``np.round`` can differ from it in the last bit)."""
+    a = np.asarray(a, dtype=np.float64)
+    text = np.array2string(a, separator=", ", precision=6, threshold=a.size + 1)
+    return np.array(ast.literal_eval(text), dtype=np.float64).reshape(a.shape)
+
+
 def main() -> None:
-    meds, fids, fs = load(Path(sys.argv[1]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("medians", type=Path, help="median-beat cache (measure_ptbxl_medians.py)")
+    ap.add_argument("--out-dir", type=Path, default=None,
+                    help="write the weights here instead of the package (nothing recorded)")
+    a = ap.parse_args()
+    meds, fids, fs = load(a.medians)
     coef = fit_chest_to_limb(meds, fids, fs)
     lx, ly, lsrc, cx, cy, csrc = features(meds, fids, fs, coef)
     lm, ls = lx.mean(axis=0), lx.std(axis=0) + 1e-6
@@ -109,20 +143,8 @@ def main() -> None:
         sens = float((pc[pair & (cy == 1)] >= thr).mean())
         print(f"train {name}: threshold {thr:.3f} sensitivity {sens:.3f}")
 
-    def arr(a: np.ndarray) -> str:
-        return "np.array(" + np.array2string(np.asarray(a), separator=", ", precision=6,
-                                             max_line_width=96, threshold=10**6) + ")"
-
-    OUT.write_text(
-        '"""Lead-reversal model weights, written by benchmarks/train_measure_reversal.py.\n\n'
-        f"Fit on {len(meds)} PTB-XL records of folds 1-8 (100 Hz) with simulated swaps.\n"
-        '"""\n\nimport numpy as np\n\n'
-        f"CHEST_TO_LIMB = {arr(coef)}\n"
-        f"LIMB_MEAN = {arr(lm)}\nLIMB_STD = {arr(ls)}\nLIMB_W = {arr(lw)}\nLIMB_B = {arr(lb)}\n"
-        f"CHEST_MEAN = {arr(cm)}\nCHEST_STD = {arr(cs)}\nCHEST_W = {arr(cw)}\n"
-        f"CHEST_B = {cb!r}\n"
-    )
-    print(f"wrote {OUT}")
+    write_artefact(ARTEFACT, weights_npz(coef, lm, ls, lw, lb, cm, cs, cw, cb, len(meds)),
+                   a.out_dir)
 
 
 if __name__ == "__main__":

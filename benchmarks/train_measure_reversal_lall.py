@@ -1,7 +1,7 @@
-"""Fit the LA/LL reversal detector on PTB-XL folds 1–8; write src/ecglens/measure/reversal_lall_weights.py.
+"""Fit the LA/LL reversal detector on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-lall-trees.npz.
 
     python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 7000 --out cache/medians_train7k.npz
-    python benchmarks/train_measure_reversal_lall.py cache/medians_train7k.npz
+    python benchmarks/train_measure_reversal_lall.py cache/medians_train7k.npz [--out-dir DIR]
 
 Swapping LA and LL mirrors the frontal plane about the aVR axis (I ↔ II, III → −III, aVL ↔ aVF):
 a normal ECG stays a plausible ECG, so a linear score of the limb features finds few swaps (15 %
@@ -11,14 +11,16 @@ Gradient-boosted trees (LightGBM, used only here) on the same 44 limb features, 
 versions of the records against the originals and their LA/RA and RA/LL versions. The tree size
 (GRID) is chosen by the out-of-fold sensitivity (5 folds by record) at the 99.6 % quantile of the
 out-of-fold scores of the unswapped records (7,000 records: 44 % for 7 leaves × 200 trees, 52 %
-for 15 × 300, 54 % for 31 × 300). The trees are exported to numpy arrays evaluated by
-``ecglens.measure.reversal`` (no LightGBM at run time). The shipped decision threshold is set on
-other records by calibrate_measure_reversal.py. Fold 9 is only used by bench_measure.py.
+for 15 × 300, 54 % for 31 × 300). The trees are exported to numpy arrays (a compressed .npz, read
+without pickle, its SHA-256 recorded in ``ecglens.measure.artefacts.SHA256``) and evaluated by
+``ecglens.trees`` (no LightGBM at run time); ``--out-dir`` writes the file elsewhere and records
+nothing (a trial run). The shipped decision threshold is set on other records by
+calibrate_measure_reversal.py. Fold 9 is only used by bench_measure.py.
 """
 
 from __future__ import annotations
 
-import base64
+import argparse
 import io
 import sys
 from pathlib import Path
@@ -27,13 +29,9 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from ecglens.measure.reversal import (
-    LIMB_SWAPS,
-    limb_features,
-    swap_leads,
-    tree_score,
-    trees_from_b64,
-)
+from ecglens.measure.artefacts import write_artefact
+from ecglens.measure.reversal import LIMB_SWAPS, limb_features, swap_leads
+from ecglens.trees import forest_from_arrays
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_measure_reversal import load
@@ -44,8 +42,8 @@ GRID = ((7, 200), (15, 300), (31, 300))  # (leaves per tree, trees); the best ou
 PARAMS = {"objective": "binary", "learning_rate": 0.05, "min_data_in_leaf": 20,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
           "verbose": -1, "num_threads": 1, "seed": 0, "deterministic": True}
-OUT = (Path(__file__).resolve().parents[1] / "src" / "ecglens" / "measure"
-       / "reversal_lall_weights.py")
+ARTEFACT = "reversal-lall-trees.npz"
+
 
 def features(meds: list[np.ndarray], fids: list[dict[str, int | None]],
              fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,8 +96,26 @@ def flatten(booster: lgb.Booster) -> dict[str, np.ndarray]:
             "left": left.astype(small), "right": right.astype(small), "leaf": leaf,
             "depth": np.array(depth)}
 
+
+def trees_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """The shipped file: the arrays exactly (float64 thresholds and leaves), compressed .npz."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def probabilities(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """P(LA/LL) of rows x by the exported trees, as ecglens.measure.reversal scores them."""
+    return 1.0 / (1.0 + np.exp(-forest_from_arrays(arrays).raw(x)))
+
+
 def main() -> None:
-    meds, fids, fs = load(Path(sys.argv[1]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("medians", type=Path, help="median-beat cache (measure_ptbxl_medians.py)")
+    ap.add_argument("--out-dir", type=Path, default=None,
+                    help="write the trees here instead of the package (nothing recorded)")
+    a = ap.parse_args()
+    meds, fids, fs = load(a.medians)
     x, y, rec = features(meds, fids, fs)
     orig = np.arange(len(y)) % (1 + len(LIMB_SWAPS)) == 0
     fold = rec % N_FOLDS
@@ -122,33 +138,16 @@ def main() -> None:
     booster = lgb.train(dict(PARAMS, num_leaves=leaves), lgb.Dataset(x, y), rounds)
     arrays = flatten(booster)
 
-    check = np.array([tree_score(row, arrays) for row in x[:200]])
+    check = probabilities(arrays, x[:200])
     if not np.allclose(check, booster.predict(x[:200]), atol=1e-9):
         raise SystemExit("exported trees disagree with LightGBM")
 
-    # the arrays, exact (float64 thresholds, compressed npz), base64 in a Python module: no
-    # package-data file, no pickle
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    blob = base64.b64encode(buf.getvalue()).decode()
-    lines = "\n".join(f'    "{blob[i:i + 96]}"' for i in range(0, len(blob), 96))
-    OUT.write_text(
-        '"""LA/LL reversal trees, written by benchmarks/train_measure_reversal_lall.py.\n\n'
-        f"LightGBM, {rounds} trees of {leaves} leaves on the 44 limb features of {len(meds)} "
-        "PTB-XL records of folds 1-8\n(100 Hz), their LA/LL swaps against the originals and "
-        "their LA/RA and RA/LL swaps. TREES_NPZ_B64\nholds the arrays read by "
-        "ecglens.measure.reversal (numpy .npz, compressed, base64).\n"
-        '"""\n\n'
-        f"TREES_NPZ_B64 = (\n{lines}\n)\n"
-    )
+    path = write_artefact(ARTEFACT, trees_npz(arrays), a.out_dir)
     # the written file must give the same scores as LightGBM (floats written exactly)
-    ns: dict[str, Any] = {}
-    exec(compile(OUT.read_text(), str(OUT), "exec"), ns)  # noqa: S102 - our own output
-    written = trees_from_b64(ns["TREES_NPZ_B64"])
-    check = np.array([tree_score(row, written) for row in x[::7]])
-    if not np.allclose(check, booster.predict(x[::7]), atol=1e-9):
-        raise SystemExit(f"{OUT} disagrees with LightGBM")
-    print(f"wrote {OUT}")
+    with np.load(path, allow_pickle=False) as z:
+        written = {k: z[k] for k in z.files}
+    if not np.allclose(probabilities(written, x[::7]), booster.predict(x[::7]), atol=1e-9):
+        raise SystemExit(f"{path} disagrees with LightGBM")
 
 if __name__ == "__main__":
     main()

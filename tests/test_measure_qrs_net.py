@@ -77,8 +77,9 @@ def test_needs_500_hz_and_three_leads(ludb_dir: Path) -> None:
 def test_modified_shipped_weights_are_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import ecglens.measure.qrs_net as qn
     from ecglens.exceptions import ModelError
+    from ecglens.measure import artefacts
 
-    monkeypatch.setattr(qn, "WEIGHTS_SHA256", "0" * 64)
+    monkeypatch.setitem(artefacts.SHA256, qn.WEIGHTS, "0" * 64)
     qn.load_members.cache_clear()
     try:
         with pytest.raises(ModelError, match="SHA-256"):

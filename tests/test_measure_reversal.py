@@ -9,16 +9,17 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecglens.measure import analyze, reversal_thresholds
+from ecglens.measure import analyze
 from ecglens.measure.reversal import (
     CHEST_PAIRS,
     LIMB_SWAPS,
+    calibration,
     decision_thresholds,
     false_alarm_rate,
     swap_leads,
-    tree_score,
 )
 from ecglens.record import make_ecg
+from ecglens.trees import forest_from_arrays
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +80,18 @@ def test_thresholds_share_one_false_alarm_rate_that_adds_up_to_the_budget() -> N
     and the eight shares add up to about the 1 % joint budget (less where they overlap)."""
     rates = {k: false_alarm_rate(k, t) for k, t in decision_thresholds().items()}
     assert set(rates) == set(LIMB_SWAPS + CHEST_PAIRS)
-    n = reversal_thresholds.N_RECORDS
+    n = calibration().n_records
     assert max(rates.values()) - min(rates.values()) <= 1.5 / n
     assert 0.008 <= sum(rates.values()) <= 0.012
     # rarer as the score rises, and never read below the stored tail
-    tail = reversal_thresholds.TAILS["LA/RA"]
+    tail = calibration().tails["LA/RA"]
     assert false_alarm_rate("LA/RA", tail[0]) == 1 / n
     assert false_alarm_rate("LA/RA", 1.0) == 0.0
     with pytest.raises(ValueError):
         false_alarm_rate("LA/RA", tail[-1] / 2)
 
 
-def test_tree_score_walks_each_tree_to_its_leaf() -> None:
+def test_tree_arrays_walk_each_tree_to_its_leaf() -> None:
     # two stumps and one two-level tree; children < 0 are leaves (~child)
     trees = {
         "split_feature": np.array([[0, 0], [1, 0], [0, 1]]),
@@ -100,7 +101,8 @@ def test_tree_score_walks_each_tree_to_its_leaf() -> None:
         "leaf": np.array([[-1.0, 1.0, 0.0], [0.5, -0.5, 0.0], [0.0, 2.0, 3.0]]),
         "depth": np.array(2),
     }
-    x = np.array([0.0, 3.0])  # tree 1: left (-1); tree 2: right (-0.5); tree 3: left, right (2)
-    assert tree_score(x, trees) == pytest.approx(1 / (1 + np.exp(-0.5)))
-    x = np.array([1.0, 0.0])  # +1, +0.5, right at the root (3)
-    assert tree_score(x, trees) == pytest.approx(1 / (1 + np.exp(-4.5)))
+    forest = forest_from_arrays(trees)
+    x = np.array([[0.0, 3.0],  # tree 1: left (-1); tree 2: right (-0.5); tree 3: left, right (2)
+                  [1.0, 0.0],  # +1, +0.5, right at the root (3)
+                  [np.nan, 3.0]])  # NaN fails <= and goes right, as a NaN feature always has
+    assert forest.raw(x).tolist() == [0.5, 4.5, 3.5]

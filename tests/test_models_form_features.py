@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ecglens.data.labels import LABEL_TASKS
+from ecglens.data.training_set import load_training_set
 from ecglens.exceptions import ModelError
 from ecglens.io import read
 from ecglens.models import load_predictor
@@ -22,7 +23,6 @@ from ecglens.models.form_features import (
     feature_names,
     summarise_batch,
 )
-from ecglens.data.training_set import load_training_set
 
 BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemble"
 
@@ -146,7 +146,7 @@ def test_numpy_trees_equal_lightgbm(predictor, fold9) -> None:
     import gzip
 
     lgb = pytest.importorskip("lightgbm")
-    from ecglens.models.trees import parse_lightgbm_text
+    from ecglens.trees import parse_lightgbm_text
 
     entry = json.loads((BUNDLE / "bundle.json").read_text())["tasks"]["form"]["feature_model"]
     doc = json.loads(gzip.decompress((BUNDLE / entry["gbm"]["file"]).read_bytes()))

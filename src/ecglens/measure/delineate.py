@@ -14,14 +14,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
+from ecglens.exceptions import ModelError
+from ecglens.measure.artefacts import read_json
 from ecglens.measure.qrs_net import net_qrs_bounds
 from ecglens.signal.filters import lowpass
 
-__all__ = ["Fiducials", "delineate", "p_presence_features", "p_wave_present", "qrs_bounds",
-           "spatial_velocity"]
+__all__ = ["Fiducials", "delineate", "p_absence_model", "p_presence_features", "p_wave_present",
+           "qrs_bounds", "spatial_velocity"]
 
 # thresholds as fractions of (peak - noise) of the spatial velocity; chosen on odd LUDB records
 CORE_FRACTION = 0.20
@@ -42,10 +45,8 @@ QRS_OFF_LAG_S = 0.006
 P_MIN_AMP_MV = 0.04
 T_MIN_AMP_MV = 0.04
 IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
-# P-absence logistic model (p_wave_present): benchmarks/train_measure_p_presence.py prints these
-P_ABSENT_COEF = (-6.7810, -1.8430, -1.9740, 27.9231, -9.6910)
-P_ABSENT_INTERCEPT = -2.3992
-P_ABSENT_LOGIT = 0.5485
+# the P-absence logistic model (p_wave_present) is data: weights/measure/p-presence.json, written
+# by benchmarks/train_measure_p_presence.py, read by p_absence_model
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.09  # and after its steepest fall
 P_LEAD_MIN_FRACTION = 0.2  # leads whose P is this fraction of the largest give a lead onset
@@ -364,11 +365,29 @@ def p_wave_present(amp: float, repro: float | None, irregularity: float, rr_cv: 
     if repro is None:
         return irregularity <= IRREGULAR_RR
     x = p_presence_features(amp, repro, irregularity, rr_cv)
-    return P_ABSENT_INTERCEPT + float(np.dot(P_ABSENT_COEF, x)) < P_ABSENT_LOGIT
+    coef, intercept, logit_threshold = p_absence_model()
+    return intercept + float(np.dot(coef, x)) < logit_threshold
+
+
+@cache
+def p_absence_model() -> tuple[tuple[float, ...], float, float]:
+    """(coefficients, intercept, logit threshold) of the P-absence model: the P wave is absent
+    where intercept + coefficients · p_presence_features >= threshold. Read once from the shipped
+    ``weights/measure/p-presence.json`` (benchmarks/train_measure_p_presence.py)."""
+    doc = read_json("p-presence.json")
+    try:
+        model = (tuple(float(c) for c in doc["coef"]), float(doc["intercept"]),
+                 float(doc["logit_threshold"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelError(f"weights/measure/p-presence.json: malformed ({e!r})") from e
+    if len(model[0]) != 5:
+        raise ModelError("weights/measure/p-presence.json: expected 5 coefficients "
+                         f"(p_presence_features), found {len(model[0])}")
+    return model
 
 
 def p_presence_features(amp: float, repro: float, irregularity: float, rr_cv: float) -> np.ndarray:
-    """Inputs of the P-absence model (see p_wave_present), in P_ABSENT_COEF's order."""
+    """Inputs of the P-absence model (see p_wave_present), in its coefficients' order."""
     return np.array([repro, np.log(max(amp, 1e-3)), irregularity, rr_cv, repro * rr_cv])
 
 

@@ -8,10 +8,12 @@ the QRS probability crosses 1/2, combined across leads as LUDB's reference is (s
 onset, second-latest offset).
 
 Two members are shipped, one trained on the odd and one on the even LUDB records 1-140
-(``benchmarks/train_measure_qrs_net.py`` trains them and writes the weights). A measurement uses
-the first (odd) member: one net trained on 70 records, which is what the benchmark evaluates
-when it measures each LUDB record with the member that did not see it (``use_members``); the
-even member ships so that those figures can be reproduced from the shipped weights.
+(``benchmarks/train_measure_qrs_net.py`` trains them and writes the weights,
+``weights/measure/qrs-unet.npz``, whose SHA-256 is checked on load: see ``artefacts``). A
+measurement uses the first (odd) member: one net trained on 70 records, which is what the
+benchmark evaluates when it measures each LUDB record with the member that did not see it
+(``use_members``); the even member ships so that those figures can be reproduced from the
+shipped weights.
 
 Inference is plain numpy (batch normalisation folded into the convolutions): about 3 ms per
 median beat on one core, and ``ecglens measure`` does not import torch.
@@ -19,20 +21,19 @@ median beat on one core, and ``ecglens measure`` does not import torch.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ecglens.exceptions import ModelError
+from ecglens.measure.artefacts import read_bytes
 
 __all__ = ["NET_FS", "Member", "held_out", "load_members", "net_qrs_bounds", "use_members"]
 
@@ -41,9 +42,7 @@ WORK_FS = 500.0  # the rate of the median beats the net is given
 BEFORE_S, AFTER_S = 0.24, 0.40  # the crop around R the net sees: the QRS and its surroundings
 MIN_LEADS = 3
 NEAR_R_S = 0.02  # a lead's QRS run must reach this close to R
-WEIGHTS = "qrs-unet.npz"
-# written by benchmarks/train_measure_qrs_net.py --write; a shipped file that differs is refused
-WEIGHTS_SHA256 = "ed551bba0d66ca3e0798e41b2984caaa93a8e525d736e5230ca4053cbb1fcf84"
+WEIGHTS = "qrs-unet.npz"  # in ecglens/weights/measure/, its SHA-256 in artefacts.SHA256
 
 Conv = tuple[np.ndarray, np.ndarray, int]  # weights (out, 9 * in), bias (out, 1), dilation
 
@@ -106,15 +105,15 @@ def _upsample(h: np.ndarray, size: int) -> np.ndarray:
 
 @cache
 def load_members(path: str | None = None) -> tuple[Member, ...]:
-    """The members in a weights file; by default the shipped ``ecglens/weights/qrs-unet.npz``."""
-    src = files("ecglens.weights") / WEIGHTS if path is None else None
-    try:
-        raw = src.read_bytes() if src is not None else Path(path).read_bytes()  # type: ignore[arg-type]
-    except OSError as e:
-        raise ModelError(f"QRS delineator weights {path or WEIGHTS}: cannot be read ({e})") from e
-    if src is not None and hashlib.sha256(raw).hexdigest() != WEIGHTS_SHA256:
-        raise ModelError(f"the shipped {WEIGHTS} does not match its recorded SHA-256: the "
-                         "installation is damaged or was modified; reinstall ecglens")
+    """The members in a weights file; by default the shipped ``weights/measure/qrs-unet.npz``
+    (refused with a ModelError unless it matches its recorded SHA-256)."""
+    if path is None:
+        raw = read_bytes(WEIGHTS)
+    else:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as e:
+            raise ModelError(f"QRS delineator weights {path}: cannot be read ({e})") from e
     with np.load(io.BytesIO(raw)) as z:  # allow_pickle stays False: arrays only
         a = {k: z[k] for k in z.files}
 

@@ -16,7 +16,7 @@ class LeadReversal(BaseModel):
     suspected: str | None = None  # "LA/RA", "LA/LL", "RA/LL", "V1/V2", ... or None
     confidence: float = 0.0  # the suspected swap's model score in [0, 1] (not a probability)
     # how often a correctly wired ECG scores at least this high for the suspected swap
-    # (PTB-XL calibration records; see measure/reversal_thresholds.py)
+    # (PTB-XL calibration records; see weights/measure/reversal-thresholds.json)
     false_alarm_rate: float | None = None
     scores: dict[str, float] = {}  # score of every swap that was tested
     not_assessed: str | None = None  # why no verdict is given (the scores are then only shown)

@@ -12,26 +12,34 @@ and R/S progression if the pair were swapped back). Two logistic models weigh th
 over {none, LA/RA, LA/LL, RA/LL} and a binary model for adjacent chest-lead pairs. They were fit
 on PTB-XL folds 1–8 with simulated swaps (benchmarks/train_measure_reversal.py). LA/LL, which
 leaves a plausible ECG and which the linear score finds poorly, is scored by boosted trees on the
-same limb features (benchmarks/train_measure_reversal_lall.py), evaluated here from numpy arrays.
-The decision thresholds share one specificity, set on other folds 1–8 records so that 1 % of
-correctly wired ECGs get a flag from any of the eight detectors
+same limb features (benchmarks/train_measure_reversal_lall.py), evaluated with numpy by
+``ecglens.trees``. The decision thresholds share one specificity, set on other folds 1–8 records
+so that 1 % of correctly wired ECGs get a flag from any of the eight detectors
 (benchmarks/calibrate_measure_reversal.py); fold 9 is the evaluation.
+
+The trained parameters are data files in ``ecglens/weights/measure/`` (``reversal-linear.npz``,
+``reversal-lall-trees.npz``, ``reversal-thresholds.json``), each written by its trainer and
+checked against its recorded SHA-256 (``artefacts``) when first used.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
+from ecglens.exceptions import ModelError
+from ecglens.measure.artefacts import read_json, read_npz
 from ecglens.measure.results import LeadReversal
 from ecglens.record import STANDARD_LEADS
+from ecglens.trees import Forest, forest_from_arrays
 
 __all__ = [
     "CHEST_PAIRS",
     "LIMB_SWAPS",
+    "Calibration",
+    "calibration",
     "chest_features",
     "decision_thresholds",
     "detect_reversal",
@@ -40,8 +48,6 @@ __all__ = [
     "limb_features",
     "reversal_scores",
     "swap_leads",
-    "tree_score",
-    "trees_from_b64",
 ]
 
 LIMB_SWAPS = ("LA/RA", "LA/LL", "RA/LL")
@@ -125,9 +131,7 @@ def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float,
                   coef: np.ndarray | None = None) -> np.ndarray:
     """44 features of the 12 standard leads' median beats (12 × samples, mV)."""
     if coef is None:
-        from ecglens.measure import reversal_weights as wts
-
-        coef = wts.CHEST_TO_LIMB
+        coef = _linear()["CHEST_TO_LIMB"]
     x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
     w = _windows(fid, fs, x.shape[1])
     feats: list[float] = []
@@ -176,56 +180,67 @@ def chest_features(med: np.ndarray, fid: dict[str, int | None], fs: float) -> np
     return np.asarray(rows)
 
 
-def tree_score(x: np.ndarray, trees: dict[str, np.ndarray]) -> float:
-    """Probability from boosted decision trees stored as arrays (see reversal_lall_weights).
-
-    All trees are walked together, one level per step: internal node i sends x to ``left`` if
-    x[split_feature] <= split_threshold, else ``right``; a negative child c is leaf ~c.
-    """
-    rows = np.arange(trees["split_feature"].shape[0])
-    node = np.zeros(rows.size, dtype=np.int64)
-    for _ in range(int(trees["depth"]) + 1):
-        inside = node >= 0
-        if not inside.any():
-            break
-        i = np.where(inside, node, 0)
-        left = x[trees["split_feature"][rows, i]] <= trees["split_threshold"][rows, i]
-        node = np.where(inside, np.where(left, trees["left"][rows, i], trees["right"][rows, i]),
-                        node)
-    raw = float(trees["leaf"][rows, ~node].sum())
-    return float(1.0 / (1.0 + np.exp(-raw)))
+_LINEAR = ("CHEST_TO_LIMB", "LIMB_MEAN", "LIMB_STD", "LIMB_W", "LIMB_B", "CHEST_MEAN",
+           "CHEST_STD", "CHEST_W", "CHEST_B")
 
 
-def trees_from_b64(blob: str) -> dict[str, np.ndarray]:
-    """The tree arrays from their base64 .npz text (no pickle)."""
-    with np.load(io.BytesIO(base64.b64decode(blob)), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+@cache
+def _linear() -> dict[str, np.ndarray]:
+    """The limb softmax and chest-pair logistic weights (train_measure_reversal.py)."""
+    a = read_npz("reversal-linear.npz")
+    if missing := [k for k in _LINEAR if k not in a]:
+        raise ModelError(f"weights/measure/reversal-linear.npz lacks {missing}")
+    for v in a.values():
+        v.setflags(write=False)  # shared by every caller
+    return a
 
 
-@lru_cache(maxsize=1)
-def _lall_trees() -> dict[str, np.ndarray]:
-    from ecglens.measure import reversal_lall_weights as t
+@cache
+def _lall_forest() -> Forest:
+    """The LA/LL boosted trees (train_measure_reversal_lall.py)."""
+    return forest_from_arrays(read_npz("reversal-lall-trees.npz"))
 
-    return trees_from_b64(t.TREES_NPZ_B64)
+
+@dataclass(frozen=True)
+class Calibration:
+    """The decision thresholds and the calibration records' score tails they were read from."""
+
+    n_records: int  # correctly wired PTB-XL folds 1–8 records no reversal model was fit on
+    thresholds: dict[str, float]
+    tails: dict[str, tuple[float, ...]]  # each detector's highest scores on them, descending
+
+
+@cache
+def calibration() -> Calibration:
+    """The shipped calibration (calibrate_measure_reversal.py, ``reversal-thresholds.json``)."""
+    doc = read_json("reversal-thresholds.json")
+    try:
+        cal = Calibration(n_records=int(doc["n_records"]),
+                          thresholds={k: float(v) for k, v in doc["thresholds"].items()},
+                          tails={k: tuple(float(x) for x in v) for k, v in doc["tails"].items()})
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ModelError(f"weights/measure/reversal-thresholds.json: malformed ({e!r})") from e
+    tested = set(LIMB_SWAPS + CHEST_PAIRS)
+    if set(cal.thresholds) != tested or set(cal.tails) != tested:
+        raise ModelError("weights/measure/reversal-thresholds.json: not one threshold and one "
+                         f"tail per tested swap ({LIMB_SWAPS + CHEST_PAIRS})")
+    return cal
 
 
 def decision_thresholds() -> dict[str, float]:
     """The score each swap must reach to be reported (set on PTB-XL folds 1–8 records no model
-    was fit on, for a joint false-alarm rate: see ``reversal_thresholds``)."""
-    from ecglens.measure import reversal_thresholds
-
-    return dict(reversal_thresholds.THRESHOLDS)
+    was fit on, for a joint false-alarm rate: see ``calibration``)."""
+    return dict(calibration().thresholds)
 
 
 def false_alarm_rate(swap: str, score: float) -> float:
     """The fraction of correctly wired ECGs (the calibration records) whose score for ``swap``
     is at least ``score``; read where it matters, above the decision threshold."""
-    from ecglens.measure import reversal_thresholds as t
-
-    tail = t.TAILS[swap]
+    cal = calibration()
+    tail = cal.tails[swap]
     if score < tail[-1]:
         raise ValueError(f"{swap} score {score} is below the stored tail ({tail[-1]})")
-    return sum(v >= score for v in tail) / t.N_RECORDS
+    return sum(v >= score for v in tail) / cal.n_records
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -236,14 +251,15 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def reversal_scores(med: np.ndarray, fid: dict[str, int | None], fs: float) -> dict[str, float]:
     """The score of every tested swap for 12 standard leads' median beats (leads × samples)."""
-    from ecglens.measure import reversal_weights as wts
-
+    wts = _linear()
     raw = limb_features(med, fid, fs)
-    p = _softmax(wts.LIMB_W @ ((raw - wts.LIMB_MEAN) / wts.LIMB_STD) + wts.LIMB_B)
+    p = _softmax(wts["LIMB_W"] @ ((raw - wts["LIMB_MEAN"]) / wts["LIMB_STD"]) + wts["LIMB_B"])
     scores = {name: float(p[k + 1]) for k, name in enumerate(LIMB_SWAPS)}
     # LA/LL: boosted trees on the same features (see their trainer)
-    scores["LA/LL"] = tree_score(raw, _lall_trees())
-    z = (chest_features(med, fid, fs) - wts.CHEST_MEAN) / wts.CHEST_STD @ wts.CHEST_W + wts.CHEST_B
+    lall = float(_lall_forest().raw(raw[None])[0])
+    scores["LA/LL"] = float(1.0 / (1.0 + np.exp(-lall)))
+    z = ((chest_features(med, fid, fs) - wts["CHEST_MEAN"]) / wts["CHEST_STD"] @ wts["CHEST_W"]
+         + float(wts["CHEST_B"]))
     for k, name in enumerate(CHEST_PAIRS):
         scores[name] = float(1.0 / (1.0 + np.exp(-z[k])))
     return scores
