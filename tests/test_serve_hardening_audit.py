@@ -130,6 +130,8 @@ def test_verify_names_the_first_broken_row(svc: Service, db_url: str,
     store = ["--data-dir", str(svc.settings.data_dir), "--db", db_url]
     ok = run_main(capsys, "audit", "verify", *store)
     assert ok.returncode == 0 and ok.stdout.strip() == "6 rows, chain intact", ok
+    head = ok.stderr.split("head ")[1].strip()
+    assert run_main(capsys, "audit", "verify", "--contains", head, *store).returncode == 0
     _drop_guards(svc)
     with svc.engine.begin() as c:
         c.execute(sa.text("UPDATE audit_events SET detail = 'nothing happened' WHERE id = 3"))
@@ -145,6 +147,27 @@ def test_verify_names_the_first_broken_row(svc: Service, db_url: str,
     gone = run_main(capsys, "audit", "verify", *store)
     assert gone.returncode == 1 and "broken at row 5" in gone.stdout
     assert "removed" in gone.stdout
+
+
+def test_a_rehashed_log_misses_the_noted_head(svc: Service, db_url: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The hash has no secret: someone past the triggers can rewrite a row and re-hash every
+    row after it. A head noted earlier (elsewhere) shows it."""
+    _add(svc, 4)
+    store = ["--data-dir", str(svc.settings.data_dir), "--db", db_url]
+    head = run_main(capsys, "audit", "verify", *store).stderr.split("head ")[1].strip()
+    _drop_guards(svc)
+    with svc.session() as s:  # rewrite row 2 and chain everything after it again
+        rows = s.scalars(sa.select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
+        rows[1].detail = "nothing happened"
+        prev = rows[0].row_hash
+        for row in rows[1:]:
+            row.prev_hash, row.row_hash = prev, audit._row_hash(row, prev)
+            prev = row.row_hash
+    plain = run_main(capsys, "audit", "verify", *store)
+    assert plain.returncode == 0  # consistent among themselves...
+    noted = run_main(capsys, "audit", "verify", "--contains", head, *store)
+    assert noted.returncode == 1 and "rewritten" in noted.stdout and head in noted.stdout
 
 
 def test_verify_needs_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

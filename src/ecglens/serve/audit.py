@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,9 +97,11 @@ class ChainCheck:
     """The outcome of :func:`verify`: ``broken_id`` is None when the chain is intact."""
 
     rows: int
-    head: str  # the last row's hash: write it down elsewhere to notice a rewritten tail
+    head: str  # the last row's hash: write it down elsewhere to notice a rewritten log
     broken_id: int | None = None
     problem: str | None = None
+    #: of the hashes asked for (heads noted earlier), those no row of the chain has
+    missing: tuple[str, ...] = ()
 
 
 def _rows(session: Session, batch: int) -> Iterator[Any]:
@@ -116,10 +118,16 @@ def _rows(session: Session, batch: int) -> Iterator[Any]:
         session.expunge_all()
 
 
-def verify(session: Session, batch: int = 2000) -> ChainCheck:
-    """Recompute the chain in id order; the first row that does not fit, and why."""
+def verify(session: Session, batch: int = 2000, anchors: Collection[str] = ()) -> ChainCheck:
+    """Recompute the chain in id order; the first row that does not fit, and why.
+
+    ``anchors`` are hashes noted earlier (``head`` of an earlier check): a chain rewritten
+    and re-hashed from before one of them no longer has it, which is then ``missing``.
+    """
     prev, n = GENESIS, 0
+    wanted = {a.strip().lower() for a in anchors}
     for row in _rows(session, batch):
+        wanted.discard(row.row_hash)
         if row.prev_hash != prev:
             what = ("the first row does not start the chain" if n == 0 else
                     "its prev_hash is not the previous row's hash: a row before it was "
@@ -129,4 +137,4 @@ def verify(session: Session, batch: int = 2000) -> ChainCheck:
             return ChainCheck(n, prev, row.id,
                               "its fields do not match its hash: the row was changed")
         prev, n = row.row_hash, n + 1
-    return ChainCheck(n, prev)
+    return ChainCheck(n, prev, missing=tuple(sorted(wanted)))
