@@ -209,13 +209,13 @@ class Rng:
     def __init__(self, seed: int) -> None:
         self.g = np.random.default_rng(seed)
 
-    def int(self, lo: int, hi: int) -> int:  # inclusive
+    def num(self, lo: int, hi: int) -> int:  # inclusive
         return int(self.g.integers(lo, hi + 1))
 
     def pick(self, items: list):  # type: ignore[no-untyped-def, type-arg]
-        return items[self.int(0, len(items) - 1)]
+        return items[self.num(0, len(items) - 1)]
 
-    def bytes(self, n: int) -> bytes:
+    def blob(self, n: int) -> bytes:
         return self.g.integers(0, 256, n, dtype=np.uint8).tobytes()
 
 
@@ -223,31 +223,31 @@ class Rng:
 
 def _flip(b: bytes, r: Rng) -> bytes:
     out = bytearray(b)
-    for _ in range(r.int(1, 8)):
+    for _ in range(r.num(1, 8)):
         if out:
-            out[r.int(0, len(out) - 1)] ^= r.int(1, 255)
+            out[r.num(0, len(out) - 1)] ^= r.num(1, 255)
     return bytes(out)
 
 
 def _truncate(b: bytes, r: Rng) -> bytes:
-    return b[:r.int(0, max(len(b) - 1, 0))]
+    return b[:r.num(0, max(len(b) - 1, 0))]
 
 
 def _insert(b: bytes, r: Rng) -> bytes:
-    at = r.int(0, len(b))
-    return b[:at] + r.bytes(r.int(1, 64)) + b[at:]
+    at = r.num(0, len(b))
+    return b[:at] + r.blob(r.num(1, 64)) + b[at:]
 
 
 def _delete(b: bytes, r: Rng) -> bytes:
-    at = r.int(0, max(len(b) - 1, 0))
-    return b[:at] + b[at + r.int(1, 512):]
+    at = r.num(0, max(len(b) - 1, 0))
+    return b[:at] + b[at + r.num(1, 512):]
 
 
 def _duplicate(b: bytes, r: Rng) -> bytes:
-    at = r.int(0, max(len(b) - 1, 0))
-    chunk = b[at:at + r.int(1, 4096)]
-    to = r.int(0, len(b))
-    return b[:to] + chunk * r.int(1, 3) + b[to:]
+    at = r.num(0, max(len(b) - 1, 0))
+    chunk = b[at:at + r.num(1, 4096)]
+    to = r.num(0, len(b))
+    return b[:to] + chunk * r.num(1, 3) + b[to:]
 
 
 def _int_over(b: bytes, r: Rng) -> bytes:
@@ -255,7 +255,7 @@ def _int_over(b: bytes, r: Rng) -> bytes:
     if not b:
         return b
     width = r.pick([2, 4])
-    at = r.int(0, max(min(len(b), 4096) - width, 0))
+    at = r.num(0, max(min(len(b), 4096) - width, 0))
     v = r.pick(_INTS) & (2 ** (8 * width) - 1)
     return b[:at] + v.to_bytes(width, r.pick(["little", "big"])) + b[at + width:]
 
@@ -283,10 +283,10 @@ def _wfdb_header(b: bytes, r: Rng) -> bytes:
     if not body:
         return _flip(b, r)
     value = r.pick(ABSURD)
-    if r.int(0, 2) == 0:  # record line: name n_sig fs sig_len
+    if r.num(0, 2) == 0:  # record line: name n_sig fs sig_len
         tokens = lines[body[0]].split()
-        k = r.int(1, min(3, len(tokens) - 1)) if len(tokens) > 1 else 0
-        tokens[k] = (value or "0") if k != 2 else value + ("" if r.int(0, 1) else "/" + r.pick(ABSURD))
+        k = r.num(1, min(3, len(tokens) - 1)) if len(tokens) > 1 else 0
+        tokens[k] = (value or "0") if k != 2 else value + ("" if r.num(0, 1) else "/" + r.pick(ABSURD))
         lines[body[0]] = " ".join(tokens)
     else:
         i = r.pick(body[1:] or body)
@@ -326,7 +326,7 @@ def _wfdb_header(b: bytes, r: Rng) -> bytes:
 
 
 def _csv_field(b: bytes, r: Rng) -> bytes:
-    choice = r.int(0, 3)
+    choice = r.num(0, 3)
     if choice == 0:
         return _sub_group(b, rb"^# fs=([^\n]*)", r)
     if choice == 1:
@@ -335,7 +335,7 @@ def _csv_field(b: bytes, r: Rng) -> bytes:
     rows = [i for i, ln in enumerate(lines) if ln and not ln.startswith("#")][1:]
     if not rows:
         return _flip(b, r)
-    col = r.int(0, lines[rows[0]].count(","))
+    col = r.num(0, lines[rows[0]].count(","))
     targets = [r.pick(rows)] if choice == 2 else rows
     value = r.pick(ABSURD_SAMPLES)
     for i in targets:
@@ -356,16 +356,16 @@ def _npz_field(b: bytes, r: Rng) -> bytes:
             arrays = {k: npz[k] for k in npz.files}
     except Exception:  # noqa: BLE001 - an earlier mutation broke the archive
         return _flip(b, r)
-    choice = r.int(0, 5)
+    choice = r.num(0, 5)
     if choice == 0:
         arrays["fs"] = np.asarray(float(r.pick(["nan", "inf", "0", "-5", "1e9", "1e-300", "0.5"])))
     elif choice == 1:
         sig = np.array(arrays["signal"], dtype=np.float64)
         value = float(r.pick(["nan", "inf", "-inf", "1e308", "51", "1e6"]))
-        if r.int(0, 1):
-            sig[r.int(0, sig.shape[0] - 1), r.int(0, sig.shape[1] - 1)] = value
+        if r.num(0, 1):
+            sig[r.num(0, sig.shape[0] - 1), r.num(0, sig.shape[1] - 1)] = value
         else:
-            sig[:, r.int(0, sig.shape[1] - 1)] = value
+            sig[:, r.num(0, sig.shape[1] - 1)] = value
         arrays["signal"] = sig
     elif choice == 2:
         arrays["leads"] = r.pick([arrays["leads"][:-1], np.asarray(["I"] * len(arrays["leads"])),
@@ -373,8 +373,9 @@ def _npz_field(b: bytes, r: Rng) -> bytes:
     elif choice == 3:
         arrays["resolution_mv"] = np.asarray([float(r.pick(["nan", "inf", "-1", "1e9"]))] * len(arrays["leads"]))
     elif choice == 4:
-        arrays["signal"] = r.pick([arrays["signal"][:0], arrays["signal"].T, arrays["signal"][:, :1],
-                                   np.asarray(arrays["signal"], dtype=np.float32)[:, ::-1]])
+        with np.errstate(all="ignore"):  # float32 of an earlier 1e308 is inf: fine, a mutant
+            arrays["signal"] = r.pick([arrays["signal"][:0], arrays["signal"].T, arrays["signal"][:, :1],
+                                       np.asarray(arrays["signal"], dtype=np.float32)[:, ::-1]])
     else:  # bytes inside one member, re-zipped so the archive itself stays valid
         name = r.pick(sorted(members))
         members[name] = r.pick(GENERIC)(members[name], r)
@@ -403,6 +404,8 @@ def _edf_field(b: bytes, r: Rng) -> bytes:
         ns = int(b[252:256])
     except ValueError:
         return _flip(b, r)
+    if not 0 < ns <= 4096:
+        return _flip(b, r)
     fields = {"n_records": (236, 8, 1), "duration": (244, 8, 1), "ns": (252, 4, 1),
               "dimension": (256 + ns * 96, 8, ns), "physical_min": (256 + ns * 104, 8, ns),
               "physical_max": (256 + ns * 112, 8, ns), "digital_min": (256 + ns * 120, 8, ns),
@@ -410,14 +413,14 @@ def _edf_field(b: bytes, r: Rng) -> bytes:
     name = r.pick(sorted(fields))
     at, width, count = fields[name]
     value = r.pick(["V", "uV", "kV", "mmHg", "", "nV"]) if name == "dimension" else r.pick(ABSURD)
-    signals = range(count) if r.int(0, 1) else [r.int(0, count - 1)]
+    signals = range(count) if r.num(0, 1) else [r.num(0, count - 1)]
     for i in signals:
         pos = at + i * width
         b = b[:pos] + value.encode()[:width].ljust(width) + b[pos + width:]
     return b
 
 
-_DICOM_FIELDS = {  # keyword -> values (in the waveform group or its first channel)
+_DICOM_FIELDS: dict[str, list] = {  # type: ignore[type-arg]  # keyword -> values (in the waveform group or its first channel)
     "SamplingFrequency": ABSURD,
     "NumberOfWaveformChannels": [0, 1, 13, 255, 65535],
     "NumberOfWaveformSamples": [0, 1, 99_999_999, 4_294_967_295],
@@ -445,7 +448,7 @@ def _dicom_field(b: bytes, r: Rng) -> bytes:
             keyword = r.pick(sorted(_DICOM_FIELDS))
             value = r.pick(_DICOM_FIELDS[keyword])
             channels = list(group.ChannelDefinitionSequence)
-            targets = channels if r.int(0, 1) else [r.pick(channels)]
+            targets = channels if r.num(0, 1) else [r.pick(channels)]
             if keyword.startswith("Channel"):
                 for ch in targets:
                     setattr(ch, keyword, value)
@@ -473,7 +476,7 @@ def _scp_field(b: bytes, r: Rng) -> bytes:
         index = int.from_bytes(sec0[pos + 6:pos + 10], "little")
         if int.from_bytes(sec0[pos + 2:pos + 6], "little") and index:
             starts[sid] = index - 1 + 16
-    if 3 in starts and 6 in starts and r.int(0, 2):
+    if 3 in starts and 6 in starts and r.num(0, 2):
         s3, s6 = starts[3], starts[6]
         at, width = r.pick([(s3, 1), (s3 + 2, 4), (s3 + 6, 4), (s6, 2), (s6 + 2, 2), (s6 + 4, 1), (s6 + 6, 2)])
         v = r.pick(_INTS) & (2 ** (8 * width) - 1)
@@ -495,7 +498,7 @@ def _aecg_field(b: bytes, r: Rng) -> bytes:
 
 
 def _muse_field(b: bytes, r: Rng) -> bytes:
-    if r.int(0, 3) == 0:  # samples changed with the CRC recomputed, so they reach the decoder
+    if r.num(0, 3) == 0:  # samples changed with the CRC recomputed, so they reach the decoder
         m = r.pick(list(re.finditer(rb"<WaveFormData>([^<]*)</WaveFormData>\s*</LeadData>", b)) or [None])
         crc = re.compile(rb"<LeadDataCRC32>(\d+)</LeadDataCRC32>")
         if m is not None:
@@ -525,9 +528,9 @@ def _xli_payload(text: bytes, r: Rng) -> bytes:
         payload = base64.b64decode(b"".join(m.group(2).split()))
     except (binascii.Error, ValueError):
         return _flip(text, r)
-    choice = r.int(0, 3)
+    choice = r.num(0, 3)
     if choice == 0:  # an LZW bomb as the first lead's chunk
-        bomb = lzw_pack([65, *range(256, 1023), *([1022] * r.int(1000, 100_000))])
+        bomb = lzw_pack([65, *range(256, 1023), *([1022] * r.num(1000, 100_000))])
         payload = len(bomb).to_bytes(4, "little") + b"\0\0\0\0" + bomb + payload
     elif choice == 1:  # chunk header fields
         v = r.pick(_INTS) & 0xFFFFFFFF
@@ -539,7 +542,7 @@ def _xli_payload(text: bytes, r: Rng) -> bytes:
 
 
 def _sierra_field(b: bytes, r: Rng) -> bytes:
-    if r.int(0, 2) == 0:
+    if r.num(0, 2) == 0:
         return _xli_payload(b, r)
     pattern = r.pick([rb'samplespersecond="([^"]*)"', rb"<samplingrate>([^<]*)<", rb'durationperchannel="([^"]*)"',
                       rb'resolution="([^"]*)"', rb"<signalresolution>([^<]*)<", rb"<resolution>([^<]*)<",
@@ -570,12 +573,12 @@ def _big_token(b: bytes, r: Rng) -> bytes:
     """An attribute, text run or comment just over the XML token limit, at a random tag."""
     from ecglens.io.limits import MAX_XML_TOKEN_BYTES
 
-    size = MAX_XML_TOKEN_BYTES + r.int(1, 4096)
+    size = MAX_XML_TOKEN_BYTES + r.num(1, 4096)
     tags = [m.end() for m in re.finditer(rb"<[A-Za-z][\w:.-]*", b[:200_000])]
     if not tags:
         return b
     at = r.pick(tags)
-    kind = r.int(0, 2)
+    kind = r.num(0, 2)
     if kind == 0:
         return b[:at] + b' x="' + b"A" * size + b'"' + b[at:]
     close = b.find(b">", at) + 1
@@ -593,14 +596,14 @@ FIELD_MUTATORS = {
 def mutate_record(fmt: str, files: list[bytes], r: Rng) -> tuple[str, list[bytes]]:
     """One mutant of a seed record (its files' bytes); returns (what was done, new bytes)."""
     files = list(files)
-    target = 0 if fmt != "wfdb" or r.int(0, 2) else 1  # WFDB: mostly the header
+    target = 0 if fmt != "wfdb" or r.num(0, 2) else 1  # WFDB: mostly the header
     data = files[target]
     utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     if utf16:  # Philips 1.04: mutate as UTF-8 text, write back as UTF-16
         data = data.decode("utf-16").encode("utf-8")
     done = []
-    for _ in range(r.int(1, 3)):
-        roll = r.int(0, 99)
+    for _ in range(r.num(1, 3)):
+        roll = r.num(0, 99)
         if fmt in XML_FORMATS and roll < 6:
             op = _big_token
         elif roll < 55 and target == 0:
@@ -609,7 +612,11 @@ def mutate_record(fmt: str, files: list[bytes], r: Rng) -> tuple[str, list[bytes
             op = _truncate
         else:
             op = r.pick(GENERIC)
-        data = op(data, r)
+        try:
+            data = op(data, r)
+        except Exception:  # noqa: BLE001 - a mutator tripping on an earlier mutation's damage
+            op = _flip
+            data = op(data, r)
         done.append(op.__name__.strip("_"))
     if utf16:
         data = data.decode("utf-8", "replace").encode("utf-16")

@@ -12,7 +12,12 @@ raises ECGFormatError, and
 * no allocation fails under a cap of ``MEMORY_HEADROOM`` bytes of address space above what the
   process already uses (a MemoryError that the registry turned into ECGFormatError still counts
   as a failure: hostile sizes must be refused before allocating),
-* no error message quotes the seed's patient name or ID.
+* no error message quotes the seed's patient name or ID,
+* a returned ECG is plausible (``io_seeds.plausibility_problem``: sampling rate in range, no ±inf,
+  no sample beyond ±50 mV, no lead without a sample).
+
+``test_io_fuzz_bounded.py`` reads a deterministic mutation corpus in a child process under
+time and memory limits; this file explores with hypothesis in-process.
 
 Checksums and encodings would stop most byte mutations before any decoder runs, so half the
 examples mutate *inside* them: SCP-ECG CRCs are recomputed, .npz members are mutated and
@@ -48,6 +53,7 @@ from io_seeds import (
     copy_record,
     fix_scp_crcs,
     memory_cap,
+    plausibility_problem,
     require_reader,
     seed_records,
 )
@@ -266,6 +272,9 @@ def check_one(main: Path, counts: dict[str, int], phi: list[str]) -> None:
         assert not leaked, f"error message quotes patient data: {exc.problem}"
         counts["refused"] += 1
     else:
+        # a returned record is plausible: fs in range, no ±inf, |x| <= 50 mV, no all-missing lead
+        problem = plausibility_problem(ecg)
+        assert problem is None, f"implausible ECG returned: {problem}"
         # what `ecglens info --json` prints for it must be strict JSON (no NaN from a corrupt field)
         json.dumps(summarize(ecg, main, fmt), allow_nan=False, default=str)
         counts["read"] += 1

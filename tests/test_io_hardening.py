@@ -246,10 +246,10 @@ def test_wfdb_absent_sampling_rate_is_the_documented_default(tmp_path: Path) -> 
     assert registry.read(tmp_path / "r.hea").fs == 250.0
 
 
-def _npz(seed: Path, **changed: np.ndarray) -> bytes:
+def _npz(seed: Path, **changed: object) -> bytes:
     with np.load(seed) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    arrays.update(changed)
+    arrays.update({k: np.asarray(v) for k, v in changed.items()})
     buf = io.BytesIO()
     np.savez(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()

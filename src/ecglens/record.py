@@ -105,8 +105,18 @@ class DeviceInterpretation(BaseModel):
 class ECG:
     """A multi-lead ECG in physical units.
 
+    Missing samples are NaN. A file can say that a sample was not recorded (WFDB's "no sample"
+    value, -32768 in format 16; SCP-ECG leads recorded one group after another; a DICOM padding
+    value; an empty or ``nan`` cell of ecglens' own CSV/NPZ): such samples are NaN here, and
+    every stage downstream treats NaN as missing (``measure`` interpolates over gaps and reports
+    the missing fraction in its quality verdict; reports draw gaps). ``ecglens.io.read``
+    guarantees the rest: no sample is ±inf or beyond ±50 mV
+    (:data:`ecglens.io.limits.MAX_ABS_MV`), no lead is missing every sample (such a file is
+    refused, naming the lead), and ``fs`` is within 1–100,000 Hz. An ECG built directly from
+    arrays is not checked against these limits.
+
     Attributes:
-        signal: samples × leads, millivolts, float64. Read-only.
+        signal: samples × leads, millivolts, float64, NaN where a sample is missing. Read-only.
         fs: sampling rate in Hz.
         leads: lead names, standard names where the lead is one of the 12.
         patient, acquisition, device: metadata read from the file.
