@@ -53,7 +53,7 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} threads, load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    p = load_predictor()
+    p = load_predictor("ptbxl-ensemble")  # every member architecture; not DEFAULT_MODEL
     labels = {t: p.labels(t) for t in LABEL_TASKS}
     data = load_training_set(a.ptbxl, folds=[9], label_names=labels, max_records=a.records)
     x = p.standardise(data.x)
@@ -82,13 +82,13 @@ def main() -> int:
           "in parallel on one GPU)")
     for name, m in p.members.items():
         c = m.card
-        print(f"  {name:<22}{c['epochs_run']:>4} epochs {c['train_wall_s']:>8.1f} s on "
-              f"{c['device']}, {c['n_train_records']} records")
+        print(f"  {name:<22}{c.epochs_run:>4} epochs {c.train_wall_s:>8.1f} s on "
+              f"{c.device}, {c.n_train_records} records")
     print("\nCPU seconds per training step (128 crops of 2.5 s, forward + backward + AdamW):")
     cfg = TrainConfig()
     y = torch.from_numpy(data.targets[:1]).repeat(128, 1)
     mask = torch.from_numpy(data.mask[:1]).repeat(128, 1)
-    for arch in sorted({m.card["arch"] for m in p.members.values()}):
+    for arch in sorted({m.card.arch for m in p.members.values()}):
         net = create_model(arch, num_classes=data.layout.n_outputs)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
         xb = torch.randn(128, 12, 250)

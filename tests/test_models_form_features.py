@@ -29,7 +29,7 @@ BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemb
 
 @pytest.fixture(scope="module")
 def predictor():
-    return load_predictor()
+    return load_predictor(BUNDLE)  # the ensemble, not DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,20 @@ import pytest
 import torch
 
 from ecglens.data.labels import LABEL_TASKS
+from ecglens.data.training_set import load_training_set
 from ecglens.evaluate.run import evaluate_task
 from ecglens.exceptions import ECGSignalError, ModelError
 from ecglens.io import read
 from ecglens.models import load_predictor
 from ecglens.models.bundle import sha256_file
 from ecglens.record import ECG
-from ecglens.data.training_set import load_training_set
 
 BUNDLE = Path(__file__).resolve().parents[1] / "src/ecglens/weights/ptbxl-ensemble"
 
 
 @pytest.fixture(scope="module")
 def predictor():
-    return load_predictor()
+    return load_predictor(BUNDLE)  # the ensemble, not DEFAULT_MODEL
 
 
 def test_interface(predictor) -> None:

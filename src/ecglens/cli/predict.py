@@ -14,6 +14,7 @@ from typing import Any
 
 from ecglens.cli.common import print_json, rel, run_many
 from ecglens.io import read
+from ecglens.models import DEFAULT_MODEL
 
 
 def _text(pred: Any, top_n: int) -> str:
@@ -76,7 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "every ECG file in a directory")
     p.add_argument("file", metavar="path", help="ECG file in any supported format, or directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--model", help="model bundle name or folder (default: the shipped one)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"model bundle name or folder (default: {DEFAULT_MODEL})")
     p.add_argument("--top", type=int, default=3, help="labels listed per task (text output)")
     p.set_defaults(func=_run)
 

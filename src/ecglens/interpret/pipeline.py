@@ -37,6 +37,7 @@ from ecglens.interpret.result import (
 )
 from ecglens.measure.analysis import Analysis, analyze
 from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.models.registry import DEFAULT_MODEL
 from ecglens.record import ECG
 from ecglens.signal.results import Quality
 
@@ -50,11 +51,12 @@ MIN_CONFIDENT_P = 0.5
 #: of the 151 AFIB records (144 in all) and in none of the 1,670 sinus-only ones; at 0.5 it also
 #: took the PR of 2 sinus records, one of them a prolonged PR, which is worse than keeping it.
 ATRIAL_WITHHOLDS_P = 0.9
-#: The bedside path answers in tens of milliseconds on one core: one resnet1d_wang member,
-#: calibrated on fold 9 on its own (fold-9 macro AUC 0.927 on the 71 statements against 0.934
-#: for the nine-member ensemble with its measurement-feature form model, at about a fifth of the
-#: cost). ``ptbxl-ensemble`` trades that speed for the ensemble.
-DEFAULT_BUNDLE = "ptbxl-fast"
+#: The model every command uses when none is named: ``ecglens.models.DEFAULT_MODEL`` (this
+#: name is kept for the code that imports it from here). ``ptbxl-fast`` answers in tens of
+#: milliseconds on one core: one resnet1d_wang member, calibrated on fold 9 on its own (fold-9
+#: macro AUC 0.927 on the 71 statements against 0.934 for the nine-member ensemble with its
+#: measurement-feature form model, at about a fifth of the cost).
+DEFAULT_BUNDLE = DEFAULT_MODEL
 
 
 def _record_info(ecg: ECG, source: str | Path | None, show_patient: bool) -> RecordInfo:

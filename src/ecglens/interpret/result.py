@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecglens.explain.results import AttributionMap, Explanation, LeadShare
 from ecglens.interpret.labels import Category
 from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.models.prediction import ModelInfo  # the one model description (re-exported)
 from ecglens.signal.results import Quality
 
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
@@ -48,16 +49,6 @@ class RecordInfo(_Model):
     acquisition_time: datetime | None = None  # only with show_patient: a date is an identifier
     device: str | None = None
     device_statements: list[str] = []
-
-
-class ModelInfo(_Model):
-    name: str
-    version: str
-    sha256: str  # of the whole ensemble (see interpret.predictor.model_info)
-    weights_sha256: dict[str, str] = {}  # weight file -> SHA-256
-    task: str
-    sampling_rate_hz: float
-    leads: list[str]
 
 
 class Abstention(_Model):

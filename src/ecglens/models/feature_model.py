@@ -29,6 +29,7 @@ import numpy as np
 
 from ecglens.exceptions import ModelError
 from ecglens.models.bundle import sha256_file
+from ecglens.models.card import FeatureModelCard
 from ecglens.models.form_features import (
     FEATURE_FS,
     FEATURE_VERSION,
@@ -148,26 +149,29 @@ def _verified(folder: Path, name: str, sha256: str) -> Path:
 _LOADED: dict[tuple[str, str, str], tuple[list[tuple[Forest, int]], FeatureMLP]] = {}
 
 
-def load_feature_model(folder: Path, entry: dict[str, Any], labels: list[str]) -> FeatureModel:
+def load_feature_model(folder: Path, entry: FeatureModelCard | dict[str, Any],
+                       labels: list[str]) -> FeatureModel:
     """Read and verify the feature model ``entry`` (a task's ``feature_model`` in bundle.json):
-    ``{"gbm": {"file", "sha256"}, "mlp": {"file", "sha256"}, "weight", "gbm_share"}`` and
-    optionally ``"labels"``, the subset of the task's ``labels`` it scores (e.g. the form
-    statements within ``all``). Files are verified on every load, parsed once per process."""
-    own = list(entry.get("labels", labels))
+    its boosters and MLP files with their SHA-256, ``weight``, ``gbm_share`` and optionally
+    ``labels``, the subset of the task's ``labels`` it scores (e.g. the form statements within
+    ``all``). Files are verified on every load, parsed once per process. A plain dict (a
+    bundle being built) is validated as a ``FeatureModelCard`` first."""
+    if not isinstance(entry, FeatureModelCard):
+        entry = FeatureModelCard.model_validate(entry)
+    own = list(entry.labels if entry.labels is not None else labels)
     unknown = [lab for lab in own if lab not in labels]
     if unknown:
         raise ModelError(f"{folder}: feature model labels {unknown} are not the task's labels")
     columns = None if own == list(labels) else [list(labels).index(lab) for lab in own]
-    gbm_path = _verified(folder, entry["gbm"]["file"], entry["gbm"]["sha256"])
-    mlp_path = _verified(folder, entry["mlp"]["file"], entry["mlp"]["sha256"])
-    files = {gbm_path.name: entry["gbm"]["sha256"], mlp_path.name: entry["mlp"]["sha256"]}
-    cache_key = (entry["gbm"]["sha256"], entry["mlp"]["sha256"], "|".join(own))
+    gbm_path = _verified(folder, entry.gbm.file, entry.gbm.sha256)
+    mlp_path = _verified(folder, entry.mlp.file, entry.mlp.sha256)
+    files = {gbm_path.name: entry.gbm.sha256, mlp_path.name: entry.mlp.sha256}
+    cache_key = (entry.gbm.sha256, entry.mlp.sha256, "|".join(own))
     if cache_key not in _LOADED:
         _LOADED[cache_key] = _parse(gbm_path, mlp_path, own)
     boosters, mlp = _LOADED[cache_key]
-    return FeatureModel(labels=own, boosters=boosters, mlp=mlp, weight=float(entry["weight"]),
-                        gbm_share=float(entry.get("gbm_share", 0.5)), files=files,
-                        columns=columns)
+    return FeatureModel(labels=own, boosters=boosters, mlp=mlp, weight=entry.weight,
+                        gbm_share=entry.gbm_share, files=files, columns=columns)
 
 
 def _parse(gbm_path: Path, mlp_path: Path,

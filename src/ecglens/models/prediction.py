@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -21,13 +23,26 @@ class TaskPrediction(BaseModel):
 
 
 class ModelInfo(BaseModel):
+    """The model behind a result: one description for ``predict``, ``interpret`` (each
+    ``Interpretation.models`` entry), the API and the service."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
     version: str
-    fs: float
-    window_s: list[float]
-    weights_sha256: dict[str, str] = Field(description="file name -> SHA-256 of each weight file")
+    sha256: str = Field(description="of the whole model: SHA-256 of the sorted 'file sha256' "
+                                    "lines of its weight files (one checksum for an ensemble)")
+    weights_sha256: dict[str, str] = Field(
+        default_factory=dict, description="file name -> SHA-256 of each weight file")
+    task: str | None = Field(None, description="the label set an interpretation read "
+                                               "(None: a prediction of every task)")
+    sampling_rate_hz: float = Field(description="the rate the networks read; input is resampled")
+    leads: list[str]
+
+    @staticmethod
+    def checksum(weights_sha256: dict[str, str]) -> str:
+        lines = "\n".join(f"{f} {h}" for f, h in sorted(weights_sha256.items()))
+        return hashlib.sha256(lines.encode()).hexdigest()
 
 
 class Prediction(BaseModel):

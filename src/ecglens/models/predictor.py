@@ -1,11 +1,17 @@
 """The shipped diagnostic model as one object: preprocessing, ensemble logits, calibration.
 
-``load_predictor()`` gives the default bundle. ``Predictor.logits`` is differentiable with
+``load_predictor()`` gives ``DEFAULT_MODEL``. ``Predictor.logits`` is differentiable with
 respect to its input, so attribution methods (integrated gradients, saliency) can use it.
+
+Calibration lives here once: ``calibrate`` (``sigmoid(logits / temperature)``, the per-label
+offsets being part of ``logits``) and ``task_prediction`` (probabilities, thresholds, positive
+labels). ``predict`` scores every task with them; ``score`` scores one label set and ECG-age,
+keeping the forward pass for explanations, and is what the interpretation stage calls.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,12 +20,8 @@ import torch
 from scipy.signal import resample_poly
 
 from ecglens.exceptions import ECGSignalError, ModelError
-from ecglens.models.bundle import (
-    Member,
-    load_member,
-    read_bundle_spec,
-    resolve_bundle_dir,
-)
+from ecglens.models.bundle import Member, load_member, read_bundle_card, resolve_bundle_dir
+from ecglens.models.card import BundleCard, TaskCard
 from ecglens.models.feature_model import FeatureModel, load_feature_model
 from ecglens.models.prediction import ModelInfo, Prediction, TaskPrediction
 from ecglens.models.windows import windowed_outputs
@@ -30,51 +32,60 @@ MIN_SECONDS = 2.5
 MAX_SECONDS = 10.0
 
 
+@dataclass(frozen=True)
+class Scores:
+    """One label set scored on one ECG (``Predictor.score``), for interpretation."""
+
+    prediction: TaskPrediction
+    age_years: float | None
+    warnings: list[str]
+    x: torch.Tensor | None = None  # the model input (requires grad when kept for explanations)
+    logits: torch.Tensor | None = None  # (1, n_labels), with its graph when x requires grad
+
+    @property
+    def labels(self) -> dict[str, tuple[float, float, float | None]]:
+        """code -> (probability, F1 threshold, high-specificity threshold or None)."""
+        tp = self.prediction
+        return {code: (p, tp.thresholds_f1[code], tp.thresholds_high_specificity.get(code))
+                for code, p in tp.probabilities.items()}
+
+
 class Predictor:
     """An ensemble of multi-task networks with per-task temperatures and thresholds."""
 
     def __init__(self, folder: Path) -> None:
-        spec = read_bundle_spec(folder)
+        card = read_bundle_card(folder)  # validated once, here
         self.folder = folder
-        self.spec = spec
-        self.name: str = spec["name"]
-        self.version: str = spec["version"]
-        self.fs: float = float(spec["fs"])
-        self.leads: tuple[str, ...] = tuple(spec["leads"])
+        self.card: BundleCard = card
+        self.name: str = card.name
+        self.version: str = card.version
+        self.fs: float = card.fs
+        self.leads: tuple[str, ...] = tuple(card.leads)
         self.members: dict[str, Member] = {
-            m["name"]: load_member(folder, m["name"], expected_sha256=m["sha256"])
-            for m in spec["members"]}
-        self._mean = torch.tensor(spec["input_mean"], dtype=torch.float32)[None, :, None]
-        self._std = torch.tensor(spec["input_std"], dtype=torch.float32)[None, :, None]
-        self._tasks: dict[str, dict] = spec["tasks"]
-        for task, t in self._tasks.items():
-            missing = [m for m in t["members"] if m not in self.members]
-            if missing:
-                raise ModelError(f"{folder}/bundle.json: task {task!r} uses unknown members "
-                                 f"{missing}")
+            m.name: load_member(folder, m.name, expected_sha256=m.sha256) for m in card.members}
+        self._mean = torch.tensor(card.input_mean, dtype=torch.float32)[None, :, None]
+        self._std = torch.tensor(card.input_std, dtype=torch.float32)[None, :, None]
         # measurement-feature models blended into a task's logits (bundle.json "feature_model")
         self.feature_models: dict[str, FeatureModel] = {
-            task: load_feature_model(folder, t["feature_model"], list(t["labels"]))
-            for task, t in self._tasks.items() if "feature_model" in t}
+            task: load_feature_model(folder, t.feature_model, list(t.labels or []))
+            for task, t in card.tasks.items() if t.feature_model is not None}
 
     # ---- description -------------------------------------------------------------------
     @property
     def tasks(self) -> list[str]:
-        return list(self._tasks)
+        return list(self.card.tasks)
 
     def labels(self, task: str) -> list[str]:
         if task in ("age", "sex"):
             return [task]
-        return list(self._spec_task(task)["labels"])
+        return list(self.card.task(task).labels or [])
 
     def temperature(self, task: str) -> float:
-        return float(self._spec_task(task).get("temperature", 1.0))
+        return self.card.task(task).temperature
 
-    def _spec_task(self, task: str) -> dict:
-        if task not in self._tasks:
-            raise ModelError(f"task {task!r} not in model {self.name}; tasks: "
-                             f"{', '.join(self._tasks)}")
-        return self._tasks[task]
+    def task_card(self, task: str) -> TaskCard:
+        """The task's entry of ``bundle.json`` (``ModelError`` for a task the model lacks)."""
+        return self.card.task(task)
 
     # ---- preprocessing -----------------------------------------------------------------
     def preprocess(self, ecg: ECG, *, warnings: list[str] | None = None) -> torch.Tensor:
@@ -121,7 +132,7 @@ class Predictor:
         return (torch.from_numpy(np.asarray(x_mv, dtype=np.float32)) - self._mean) / self._std
 
     def task_members(self, task: str) -> list[str]:
-        return list(self._spec_task(task)["members"])
+        return list(self.card.task(task).members)
 
     def member_outputs(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """One member's window-aggregated raw outputs for every task, (B, n_outputs)."""
@@ -133,9 +144,8 @@ class Predictor:
         """Mean over the task's members of each member's window-aggregated outputs
         (uncalibrated logits for label tasks and sex, standardised age for age). ``cache``
         keeps member outputs between tasks of one input."""
-        spec = self._spec_task(task)
         outs = []
-        for name in spec["members"]:
+        for name in self.card.task(task).members:
             m = self.members[name]
             if cache is None or name not in cache:
                 full = self.member_outputs(name, x)
@@ -148,7 +158,7 @@ class Predictor:
 
     def feature_model(self, task: str) -> FeatureModel | None:
         """The task's measurement-feature model, or None when its logits are the networks'."""
-        self._spec_task(task)
+        self.card.task(task)
         return self.feature_models.get(task)
 
     def feature_logits(self, x: torch.Tensor, task: str, *,
@@ -172,8 +182,7 @@ class Predictor:
 
     def logit_bias(self, task: str) -> np.ndarray:
         """Per-label offsets fitted with the temperature (zeros where the bundle has none)."""
-        spec = self._spec_task(task)
-        return np.asarray(spec.get("logit_bias", [0.0] * len(self.labels(task))))
+        return self.card.task(task).bias()
 
     def logits(self, x: torch.Tensor, task: str, *,
                cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
@@ -191,52 +200,81 @@ class Predictor:
     def age_years(self, x: torch.Tensor, *,
                   cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """ECG-age in years, (B,). All members share one age standardisation (training folds)."""
-        layout = self.members[self._spec_task("age")["members"][0]].layout
+        layout = self.members[self.card.task("age").members[0]].layout
         return (self.outputs(x, "age", cache=cache) * layout.age_std + layout.age_mean)[:, 0]
+
+    # ---- calibration: the one place probabilities and decisions are made -----------------
+    def calibrate(self, logits: torch.Tensor, task: str) -> torch.Tensor:
+        """Calibrated probabilities ``sigmoid(logits / temperature(task))`` of ``logits(x, task)``
+        (whose per-label offsets are already added)."""
+        return torch.sigmoid(logits / self.temperature(task))
+
+    def task_prediction(self, logits: torch.Tensor, task: str) -> TaskPrediction:
+        """The first row of ``logits(x, task)`` as probabilities, both thresholds of every
+        label, and the labels at or above their F1 threshold, most probable first."""
+        t = self.card.task(task)
+        labels = list(t.labels or [])
+        p = self.calibrate(logits.detach(), task)[0].tolist()
+        probs = {lab: float(v) for lab, v in zip(labels, p)}
+        thr = dict(zip(labels, map(float, t.thresholds_f1 or [])))
+        spec95 = dict(zip(labels, map(float, t.thresholds_spec95 or [])))
+        pos = sorted((lab for lab in labels if probs[lab] >= thr[lab]),
+                     key=lambda lab: -probs[lab])
+        return TaskPrediction(probabilities=probs, thresholds_f1=thr,
+                              thresholds_high_specificity=spec95, positive=pos)
+
+    def score(self, ecg: ECG, task: str, *, keep_graph: bool = False) -> Scores:
+        """One label set and ECG-age for ``ecg``, each member run once.
+
+        With ``keep_graph`` the input requires grad and the logits keep their autograd graph, so
+        explanations reuse this forward pass instead of running the networks again. Raises
+        ``ECGSignalError`` when the model refuses the record (missing leads, NaNs, too short).
+        """
+        if task not in self.card.tasks or task in ("age", "sex"):
+            self.card.task(task)  # an unknown task: ModelError naming the known ones
+            raise ModelError(f"{task!r} is not a label set of model {self.name}")
+        notes: list[str] = []
+        x = self.preprocess(ecg, warnings=notes)
+        cache: dict[str, torch.Tensor] = {}  # the label set and the age head share members
+        age = None
+        with torch.set_grad_enabled(keep_graph):
+            if keep_graph:
+                x = x.detach().requires_grad_(True)
+            z = self.logits(x, task, cache=cache)
+            if "age" in self.card.tasks:
+                age = float(self.age_years(x, cache=cache).detach()[0])
+        return Scores(prediction=self.task_prediction(z, task), age_years=age, warnings=notes,
+                      x=x if keep_graph else None, logits=z if keep_graph else None)
 
     @torch.no_grad()
     def predict(self, ecg: ECG) -> Prediction:
+        """Every task of the model for ``ecg``: the label sets, ECG-age, P(female)."""
         notes: list[str] = []
         x = self.preprocess(ecg, warnings=notes)
         cache: dict[str, torch.Tensor] = {}  # each member runs once for all tasks
-        tasks: dict[str, TaskPrediction] = {}
-        for task in self.tasks:
-            if task in ("age", "sex"):
-                continue
-            spec = self._tasks[task]
-            p = torch.sigmoid(self.logits(x, task, cache=cache)
-                              / self.temperature(task))[0].numpy()
-            labels = spec["labels"]
-            probs = {lab: float(v) for lab, v in zip(labels, p)}
-            thr = dict(zip(labels, map(float, spec["thresholds_f1"])))
-            pos = sorted((lab for lab in labels if probs[lab] >= thr[lab]),
-                         key=lambda lab: -probs[lab])
-            tasks[task] = TaskPrediction(
-                probabilities=probs, thresholds_f1=thr,
-                thresholds_high_specificity=dict(zip(labels, map(float,
-                                                                 spec["thresholds_spec95"]))),
-                positive=pos)
-        age = float(self.age_years(x, cache=cache)[0]) if "age" in self._tasks else None
-        sex = (float(torch.sigmoid(self.logits(x, "sex", cache=cache)
-                                   / self.temperature("sex"))[0, 0])
-               if "sex" in self._tasks else None)
+        tasks = {task: self.task_prediction(self.logits(x, task, cache=cache), task)
+                 for task in self.tasks if task not in ("age", "sex")}
+        age = float(self.age_years(x, cache=cache)[0]) if "age" in self.card.tasks else None
+        sex = (float(self.calibrate(self.logits(x, "sex", cache=cache), "sex")[0, 0])
+               if "sex" in self.card.tasks else None)
         return Prediction(tasks=tasks, age_years=age, sex_female_probability=sex,
                           model=self.info(), warnings=notes)
 
-    def info(self) -> ModelInfo:
+    def info(self, task: str | None = None) -> ModelInfo:
+        """The model's name, version and checksums (``task``: the label set a result read)."""
         files = {m.file: m.sha256 for m in self.members.values()}
         for fm in self.feature_models.values():
             files.update(fm.files)
-        return ModelInfo(name=self.name, version=self.version, fs=self.fs,
-                         window_s=sorted({m.window / self.fs for m in self.members.values()}),
-                         weights_sha256=files)
+        return ModelInfo(name=self.name, version=self.version, sha256=ModelInfo.checksum(files),
+                         weights_sha256=files, task=task, sampling_rate_hz=self.fs,
+                         leads=list(self.leads))
 
 
 _CACHE: dict[str, Predictor] = {}
 
 
 def load_predictor(name: str | Path | None = None) -> Predictor:
-    """The shipped bundle (default) or a bundle by name or folder; cached per folder."""
+    """``DEFAULT_MODEL`` (``name=None``) or a bundle by name or folder; cached per folder."""
     folder = resolve_bundle_dir(name).resolve()
     key = str(folder)
     if key not in _CACHE:

@@ -1,18 +1,29 @@
-"""Model registry in the timm style: ``@register_model`` + ``create_model(name, ...)``."""
+"""Names the models stage answers to: architecture names -> constructors, and the default bundle.
+
+A plain table in the timm style (``@register_model``); it imports nothing of ecglens but its
+exceptions, so any module may read it. The architectures register themselves when their module
+is imported, which the factory that builds networks and loads their weights
+(``ecglens.models.bundle``: ``create_model``, ``load_member``) does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
-
 from ecglens.exceptions import ModelError
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+#: The model bundle every command (``predict``, ``interpret``, ``evaluate``), the Python API
+#: (``ecglens.models.load_predictor()``) and the service (``ECGLENS_MODEL``) load when none is
+#: named. ``ptbxl-fast`` (one resnet1d_wang network, calibrated on its own) is the bedside
+#: default: tens of milliseconds on one core; ``ptbxl-ensemble`` (nine networks and a
+#: measurement-feature model) is named explicitly where its accuracy is worth its cost.
+DEFAULT_MODEL = "ptbxl-fast"
+
+_REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Register an architecture constructor under its function name."""
     if fn.__name__ in _REGISTRY:
         raise ModelError(f"model {fn.__name__!r} registered twice")
@@ -21,25 +32,13 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
 
 
 def list_models() -> list[str]:
-    _ensure_loaded()
+    """Names of the registered architectures (import ``ecglens.models`` first for the built-in
+    ones: ``ecglens.models.list_models`` does)."""
     return sorted(_REGISTRY)
 
 
-def create_model(name: str, *, pretrained: bool = False, num_classes: int = 71,
-                 input_channels: int = 12, **kwargs: Any) -> nn.Module:
-    """Build architecture ``name``. ``pretrained=True`` loads the weights of the shipped member
-    trained with that architecture (its output layout is the shipped multi-task layout, so
-    ``num_classes`` must then match the card or be left at its default)."""
-    _ensure_loaded()
+def model_entrypoint(name: str) -> Callable[..., Any]:
+    """The constructor registered as ``name``."""
     if name not in _REGISTRY:
         raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    if pretrained:
-        from ecglens.models.bundle import load_member_for_arch
-
-        return load_member_for_arch(name).network
-    return _REGISTRY[name](num_classes=num_classes, input_channels=input_channels, **kwargs)
-
-
-def _ensure_loaded() -> None:
-    # explicit imports (not ``import *``) register the architectures
-    from ecglens.models import inception1d, resnet1d, xresnet1d  # noqa: F401
+    return _REGISTRY[name]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecglens.exceptions import EcglensError
+from ecglens.models.registry import DEFAULT_MODEL
 
 
 def _env_flag(name: str) -> bool:
@@ -28,7 +29,7 @@ class Settings:
     deidentify: bool = field(default_factory=lambda: _env_flag("ECGLENS_DEIDENTIFY"))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in os.environ.get("ECGLENS_CORS_ORIGINS", "").split(",") if o.strip()))
-    model: str = field(default_factory=lambda: os.environ.get("ECGLENS_MODEL", "ptbxl-fast"))
+    model: str = field(default_factory=lambda: os.environ.get("ECGLENS_MODEL", DEFAULT_MODEL))
     #: worker threads that interpret uploads; 0 = none (an API-only process)
     workers: int = 1
     session_hours: float = 12.0

@@ -47,7 +47,7 @@ def member_outputs(folder: Path, entries: list[dict[str, Any]], val: TrainingSet
     for e in entries:
         m = load_member(folder, e["name"], expected_sha256=e["sha256"])
         net = m.network.to(device)
-        outs[e["name"]] = predict_outputs(net, val.x, m.card["input_mean"], m.card["input_std"],
+        outs[e["name"]] = predict_outputs(net, val.x, m.card.input_mean, m.card.input_std,
                                           m.layout, window=m.window, stride=m.stride,
                                           device=device)
         m.network.to("cpu")

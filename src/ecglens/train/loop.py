@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecglens.models.layout import OutputLayout
-from ecglens.models.registry import create_model
+from ecglens.models.bundle import create_model
 from ecglens.models.windows import windowed_outputs
 from ecglens.train.config import TrainConfig
 from ecglens.data.training_set import TrainingSet, lead_stats
