@@ -141,7 +141,7 @@ def read(path: Path) -> ECG:
         except (ValueError, TypeError, IndexError) as exc:
             raise ECGFormatError(path, f".npz arrays have the wrong type or shape ({exc})") from None
     fs = check_sampling_rate(path, fs, ".npz 'fs' array")
-    if res is not None and not all(0.0 <= r <= MAX_STEP_MV for r in res):  # also False for NaN
+    if res is not None and not all(0.0 <= abs(r) <= MAX_STEP_MV for r in res):  # also False for NaN
         raise ECGFormatError(path, f".npz 'resolution_mv' holds an implausible step ({max(res, key=abs):g} mV)")
     if signal.ndim == 2 and signal.shape[1] != len(leads) and signal.shape[0] == len(leads):
         signal = signal.T  # leads × samples, the layout of many deep-learning datasets
