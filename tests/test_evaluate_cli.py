@@ -42,7 +42,8 @@ def test_evaluate_refuses_missing_fold(ptbxl_dir: Path, capsys) -> None:
 
 
 def test_predict_json(ptbxl_dir: Path, capsys) -> None:
-    assert main(["predict", str(ptbxl_dir / "records100/00000/00008_lr.hea"), "--json"]) == 0
+    assert main(["predict", str(ptbxl_dir / "records100/00000/00008_lr.hea"), "--json",
+                 "--model", "ptbxl-ensemble"]) == 0  # not the default: the ensemble
     out = json.loads(capsys.readouterr().out)
     assert set(out["tasks"]) == {"all", "diagnostic", "subdiagnostic", "superdiagnostic",
                                  "form", "rhythm"}
