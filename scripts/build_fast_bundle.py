@@ -17,8 +17,9 @@ import json
 import shutil
 import sys
 
-from ecglens.models.bundle import resolve_bundle_dir
 from ecglens.data.training_set import load_training_set
+from ecglens.models.bundle import resolve_bundle_dir
+from ecglens.models.card import BundleCard, MemberCard
 from ecglens.train.ensemble import build_bundle
 
 
@@ -37,12 +38,13 @@ def main() -> int:
     for name in a.members:
         for ext in (".pt", ".json"):
             shutil.copy(src / f"{name}{ext}", dest / f"{name}{ext}")
-        card = json.loads((dest / f"{name}.json").read_text())
-        entries.append({"name": name, "arch": card["arch"], "sha256": card["sha256"]})
-    first = json.loads((dest / f"{a.members[0]}.json").read_text())
-    val = load_training_set(a.ptbxl, folds=[9], label_names=first["layout"]["labels"])
+        card = MemberCard.read(dest / f"{name}.json")
+        entries.append({"name": name, "arch": card.arch, "sha256": card.sha256})
+    first = MemberCard.read(dest / f"{a.members[0]}.json")
+    val = load_training_set(a.ptbxl, folds=[9], label_names=first.layout.labels)
     report = build_bundle([], val, dest, name=a.name, version=a.version, device="cpu",
                           entries=entries)
+    BundleCard.read(dest)  # what was written loads: the card validates
     print(json.dumps({t: round(r["fold9_score"], 4) for t, r in report.items()}))
     return 0
 
