@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,31 @@ def content_hash(files: list[Path]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
+#: an unacknowledged upload untouched this long was left by a process that died
+SPOOL_STALE_S = 3600.0
+
+
+def _last_write(path: Path) -> float:
+    try:
+        return max([path.stat().st_mtime] + [f.stat().st_mtime for f in path.iterdir()])
+    except OSError:  # removed meanwhile, or not a folder
+        return 0.0
+
+
+def _owner_alive(spool_name: str) -> bool:
+    """Whether the process that created a spool (its name starts with the pid) still runs."""
+    pid = spool_name.split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class Store:
     root: Path
@@ -60,12 +86,16 @@ class Store:
     def prepare(self) -> None:
         for sub in ("originals", "derived", "spool"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        # a spool left by a killed process holds uploads that were never acknowledged
+        # a spool left by a dead process holds uploads that were never acknowledged; one of a
+        # live process may be an upload in progress in a server running beside this one
+        # (``ecglens users``/``retry``/``import`` open the store too), so it stays
+        stale = time.time() - SPOOL_STALE_S
         for leftover in (self.root / "spool").iterdir():
-            shutil.rmtree(leftover, ignore_errors=True)
+            if not _owner_alive(leftover.name) or _last_write(leftover) < stale:
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def new_spool(self) -> Path:
-        path = self.root / "spool" / uuid.uuid4().hex
+        path = self.root / "spool" / f"{os.getpid()}-{uuid.uuid4().hex}"
         path.mkdir(parents=True)
         return path
 
