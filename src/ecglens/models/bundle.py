@@ -95,7 +95,8 @@ def load_member(folder: Path, name: str, *, expected_sha256: str | None = None) 
             raise ModelError(f"{weight_path}: SHA-256 does not match its card "
                              f"(file {digest[:12]}…, card {claimed[:12]}…); the file is "
                              "corrupt or was replaced")
-    net = create_model(card.arch, num_classes=card.layout.n_outputs, **card.config.model_kwargs)
+    options: dict[str, Any] = dict(card.config.model_kwargs)  # architecture options
+    net = create_model(card.arch, num_classes=card.layout.n_outputs, **options)
     state = torch.load(weight_path, map_location="cpu", weights_only=True)
     try:
         net.load_state_dict({k: v.float() if v.is_floating_point() else v
