@@ -34,3 +34,37 @@ def test_a_backward_import_breaks_the_contract(tmp_path: Path) -> None:
     run = _lint(src)
     assert run.returncode != 0
     assert "ecglens.signal.filters -> ecglens.interpret.result" in run.stdout
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    # the layers contract looks at packages; inside one (models.registry <-> models.bundle)
+    # a cycle is as much a defect: strongly connected components of the module graph
+    import grimp
+
+    graph = grimp.build_graph("ecglens")
+    edges = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's algorithm
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while (w := stack.pop()) != v:
+                component.append(w)
+            if component:
+                cycles.append(sorted([v, *component]))
+
+    for module in sorted(edges):
+        if module not in index:
+            visit(module)
+    assert not cycles, f"import cycles: {cycles}"

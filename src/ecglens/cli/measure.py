@@ -10,44 +10,22 @@ from typing import Any
 from ecglens.cli.common import print_json, rel, run_many
 from ecglens.io import read
 from ecglens.measure import analyze
-from ecglens.measure.results import LeadReversal
-
-_UNITS = {
-    "heart_rate_bpm": "bpm", "rr_ms": "ms", "p_duration_ms": "ms", "pr_ms": "ms", "qrs_ms": "ms",
-    "qt_ms": "ms", "qtc_bazett_ms": "ms", "qtc_fridericia_ms": "ms", "qtc_framingham_ms": "ms",
-    "qtc_hodges_ms": "ms", "p_axis_deg": "°", "qrs_axis_deg": "°", "t_axis_deg": "°",
-}
-
+from ecglens.measure.results import MEASUREMENT_SPECS, LeadReversal
 
 def measure_file(path: Path) -> dict[str, Any]:
-    """One flat JSON-ready object: the 13 measurements, then quality and lead reversal."""
-    res = analyze(read(path))
-    m = res.measurements.model_dump()
-    out: dict[str, Any] = {k: m[k] for k in _UNITS}
-    out["not_measured"] = m["not_measured"]
-    out["quality"] = res.quality.model_dump()
-    out["lead_reversal"] = res.lead_reversal.model_dump()
-    out["beats"] = {
-        "n": len(res.beat_types),
-        "premature_ventricular": res.beat_types.count("V"),
-        "premature_supraventricular": res.beat_types.count("S"),
-        "rr_irregular": res.rr_irregular,
-        "p_waves_present": res.p_waves_present,
-    }
-    ms = 1000.0 / res.fs
-    out["pacing"] = {
-        "paced": res.paced,
-        # spike times relative to the R peak of the median beat: negative = before it
-        "spikes_ms_from_r": [round((k - res.median_r_index) * ms, 1) for k in res.pacing_spikes],
-    }
-    return out
+    """The measurement report as one JSON-ready object, the measurements flattened to the top
+    (the layout ``measure --json`` has always printed), then quality, lead reversal, beats,
+    pacing and the median beats."""
+    report = analyze(read(path)).report().model_dump(mode="json")
+    return {**report.pop("measurements"), **report}
 
 
 def _print_text(d: dict[str, Any]) -> None:
-    for k, unit in _UNITS.items():
-        v = d[k]
-        shown = f"{v:g} {unit}" if v is not None else f"— ({d['not_measured'].get(k, 'n/a')})"
-        print(f"{k:>18}: {shown}")
+    for spec in MEASUREMENT_SPECS:
+        v = d[spec.field]
+        shown = (f"{v:g} {spec.unit}" if v is not None
+                 else f"— ({d['not_measured'].get(spec.field, 'n/a')})")
+        print(f"{spec.field:>18}: {shown}")
     q = d["quality"]
     print(f"{'quality':>18}: {q['verdict']}" + (f" ({'; '.join(q['reasons'])})" if q["reasons"] else ""))
     lr = d["lead_reversal"]

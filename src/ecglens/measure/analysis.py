@@ -20,7 +20,16 @@ from ecglens.measure.beats import (
 )
 from ecglens.measure.delineate import IRREGULAR_RR, Fiducials, delineate
 from ecglens.measure.intervals import frontal_axis, net_area, qtc
-from ecglens.measure.results import P_FIELDS, LeadReversal, Measurements
+from ecglens.measure.results import (
+    MEDIAN_BEAT_MAX_FS,
+    P_FIELDS,
+    BeatSummary,
+    LeadReversal,
+    MeasurementReport,
+    Measurements,
+    MedianBeats,
+    Pacing,
+)
 from ecglens.measure.reversal import detect_reversal
 from ecglens.record import ECG
 from ecglens.signal.filters import clean, highpass, powerline_frequency, resample
@@ -69,6 +78,42 @@ class Analysis:
     @property
     def paced(self) -> bool:
         return bool(self.pacing_spikes)
+
+    def report(self) -> MeasurementReport:
+        """The versioned, JSON-ready result: what travels with the record to every output."""
+        ms = 1000.0 / self.fs
+        return MeasurementReport(
+            measurements=self.measurements,
+            quality=self.quality,
+            lead_reversal=self.lead_reversal,
+            beats=BeatSummary(
+                n=len(self.beat_types),
+                premature_ventricular=self.beat_types.count("V"),
+                premature_supraventricular=self.beat_types.count("S"),
+                rr_irregular=self.rr_irregular,
+                p_waves_present=self.p_waves_present,
+            ),
+            pacing=Pacing(paced=self.paced, spikes_ms_from_r=[
+                round((k - self.median_r_index) * ms, 1) for k in self.pacing_spikes]),
+            median_beats=self._median_beats(),
+        )
+
+    def _median_beats(self) -> MedianBeats | None:
+        if self.median_beats.size == 0:
+            return None
+        beats, fs = np.asarray(self.median_beats, dtype=np.float64), self.fs
+        if fs > MEDIAN_BEAT_MAX_FS:
+            beats, fs = resample(beats.T, fs, MEDIAN_BEAT_MAX_FS).T, MEDIAN_BEAT_MAX_FS
+        uv = np.round(beats * 1000.0)
+        ms = 1000.0 / self.fs
+        return MedianBeats(
+            fs=fs,
+            start_ms=round(-self.median_r_index * ms, 3),
+            leads=list(self.leads),
+            values_uv=[[None if np.isnan(v) else int(v) for v in lead] for lead in uv],
+            fiducials_ms={k: None if v is None else round((v - self.median_r_index) * ms, 1)
+                          for k, v in self.fiducials.items()},
+        )
 
 
 def _empty(ecg_fs: float, n_leads: int, leads: tuple[str, ...], quality: Quality,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ecglens import __version__
 from ecglens.interpret.result import SCHEMA_VERSION
+from ecglens.measure.results import MEASUREMENT_REPORT_VERSION, MEASUREMENT_SPECS
 from ecglens.serve import accounts, audit
 from ecglens.serve.deps import SESSION_COOKIE, client, principal, require, service
 from ecglens.serve.routes_ecgs import MAX_ID
@@ -50,6 +51,15 @@ def health(svc: SvcDep) -> dict[str, str]:
 def version(svc: SvcDep, who: Annotated[Principal, Depends(principal)]) -> dict[str, str]:
     return {"ecglens": __version__, "schema_version": SCHEMA_VERSION,
             "model": svc.settings.model, "database": svc.engine.dialect.name}
+
+
+@router.get("/schema", tags=["service"])
+def schema(who: Annotated[Principal, Depends(principal)]) -> dict[str, object]:
+    """The result schemas' versions and the measurement fields with their labels, units and
+    adult ranges: the viewer builds its measurement table from this list."""
+    return {"schema_version": SCHEMA_VERSION,
+            "measurement_report_version": MEASUREMENT_REPORT_VERSION,
+            "measurements": [s.model_dump() for s in MEASUREMENT_SPECS]}
 
 
 #: failed logins of one user name within the window before further tries are refused

@@ -64,6 +64,7 @@ export const api = {
   logout: () => request("POST", "/auth/logout"),
   me: () => request("GET", "/auth/me"),
   version: () => request("GET", "/version"),
+  schema: () => request("GET", "/schema"),
   listEcgs: (query) => request("GET", "/ecgs", { query }),
   getEcg: (id) => request("GET", `/ecgs/${encodeURIComponent(id)}`),
   signal: (id) => request("GET", `/ecgs/${encodeURIComponent(id)}/signal`),

@@ -5,7 +5,7 @@ import { append, clear, h, uid } from "./dom.js";
 import { EcgCanvas, LAYOUTS } from "./ecgcanvas.js";
 import { formatDateTime, statusBadge } from "./format.js";
 import { findingsPanel } from "./findings.js";
-import { alerts, measurementTable, qualityLine } from "./measurements.js";
+import { alerts, measurementSpecs, measurementTable, qualityLine } from "./measurements.js";
 import { renderOverreads } from "./overread.js";
 import { attachCaliper } from "./caliper.js";
 import { medianBeatPanel } from "./medianbeat.js";
@@ -179,6 +179,7 @@ export async function renderEcg(root, id, user) {
   };
   const overreadPanel = h("section", { class: "panel overread-panel", "aria-labelledby": "overread-title" });
   const alertList = alerts(result);
+  const specs = await measurementSpecs();
   append(clear(root), [
     head,
     alertList.length ? h("section", { class: "alerts", "aria-label": "Warnings" }, alertList) : null,
@@ -187,7 +188,7 @@ export async function renderEcg(root, id, user) {
         h("div", { class: "below" },
           h("section", { class: "panel", "aria-labelledby": "meas-title" },
             h("h2", { id: "meas-title", text: "Measurements" }), qualityLine(result),
-            measurementTable(result.measurements || {})),
+            measurementTable(result.measurements || {}, specs)),
           overreadPanel)),
       h("aside", { class: "ecg-side" }, findingsPanel(result, trace), contextPanel(result)))]);
   overreadPanel.addEventListener("ecglens:signed", () => {

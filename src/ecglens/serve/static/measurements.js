@@ -1,23 +1,21 @@
 // The measurement table and the warnings that must be read before any finding.
+import { api } from "./api.js";
 import { h } from "./dom.js";
 import { qualityBadge } from "./format.js";
 
-// [field, label, unit, low, high]: the limits only flag a value for attention
-const MEASUREMENTS = [
-  ["heart_rate_bpm", "Heart rate", "bpm", 50, 100],
-  ["rr_ms", "RR interval", "ms", 600, 1200],
-  ["p_duration_ms", "P duration", "ms", null, 120],
-  ["pr_ms", "PR interval", "ms", 120, 200],
-  ["qrs_ms", "QRS duration", "ms", null, 120],
-  ["qt_ms", "QT interval", "ms", null, null],
-  ["qtc_bazett_ms", "QTc Bazett", "ms", null, 460],
-  ["qtc_fridericia_ms", "QTc Fridericia", "ms", null, 460],
-  ["qtc_framingham_ms", "QTc Framingham", "ms", null, 460],
-  ["qtc_hodges_ms", "QTc Hodges", "ms", null, 460],
-  ["p_axis_deg", "P axis", "°", 0, 75],
-  ["qrs_axis_deg", "QRS axis", "°", -30, 90],
-  ["t_axis_deg", "T axis", "°", null, null],
-];
+// The measurement fields, labels, units and adult ranges come from the service
+// (GET /api/v1/schema), where they are defined once; the limits only flag a value for attention.
+let specsPromise = null;
+
+export function measurementSpecs() {
+  if (!specsPromise) {
+    specsPromise = api.schema().then((s) => s.measurements).catch((e) => {
+      specsPromise = null; // ask again next time
+      throw e;
+    });
+  }
+  return specsPromise;
+}
 
 function rangeText(low, high, unit) {
   if (low == null && high == null) return "";
@@ -26,9 +24,9 @@ function rangeText(low, high, unit) {
   return `${low} to ${high}${unit === "°" ? "°" : ` ${unit}`}`;
 }
 
-export function measurementTable(m) {
+export function measurementTable(m, specs) {
   const reasons = m.not_measured || {};
-  const rows = MEASUREMENTS.map(([key, label, unit, low, high]) => {
+  const rows = specs.map(({ field: key, label, unit, low, high }) => {
     const v = m[key];
     let value;
     let flag = "";
