@@ -31,3 +31,32 @@ class ModelError(EcglensError, RuntimeError):
 
 class DataError(EcglensError, ValueError):
     """A research dataset (PTB-XL, challenge, LUDB) is missing or not in the expected layout."""
+
+
+# -- the clinic service (ecglens.serve): the API answers each with its own status code
+
+
+class UnsupportedUpload(EcglensError, ValueError):
+    """The upload is not an ECG file ecglens can read (415)."""
+
+
+class MalformedUpload(UnsupportedUpload):
+    """The request does not hold one ECG record (several files and no WFDB header, say; 400)."""
+
+
+class UnreadableUpload(EcglensError, ValueError):
+    """The upload is in a known format but the reader refused it (truncated, corrupt, hostile,
+    a WFDB header without its signal file, a foreign document type; 422)."""
+
+
+class UploadTooLarge(EcglensError, ValueError):
+    """The upload is over the configured limit; nothing of it was kept (413)."""
+
+
+class NotRetryable(EcglensError, ValueError):
+    """The ECG is not in a state that a retry can change (queued, processing, done, bad file;
+    409)."""
+
+
+class AccountError(EcglensError, ValueError):
+    """A user or key request that cannot be done (exists already, unknown, weak password)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from ecglens.cli.common import print_json
 from ecglens.cli.serve import add_store_options, open_service
-from ecglens.exceptions import EcglensError
+from ecglens.exceptions import EcglensError, NotRetryable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from ecglens.serve import audit
     from ecglens.serve.tables import Ecg
-    from ecglens.serve.worker import RETRYABLE, NotRetryable, Worker, retry
+    from ecglens.serve.worker import RETRYABLE, Worker, retry
 
     if bool(args.ids) == args.failed:
         raise EcglensError("give ECG ids or --failed (one of the two)")

@@ -7,14 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecglens.exceptions import EcglensError
+from ecglens.exceptions import AccountError
 from ecglens.serve import security
 from ecglens.serve.security import ROLES, Principal
 from ecglens.serve.tables import ApiKey, LoginSession, User, utcnow
-
-
-class AccountError(EcglensError):
-    """A user or key request that cannot be done (exists already, unknown, weak password)."""
 
 
 def create_user(s: Session, username: str, role: str, password: str | None) -> User:

@@ -15,7 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ecglens.exceptions import ECGFormatError, EcglensError
+from ecglens.exceptions import (
+    ECGFormatError,
+    MalformedUpload,
+    UnreadableUpload,
+    UnsupportedUpload,
+)
 from ecglens.io.deidentify import DeidOptions, deidentify
 from ecglens.io.registry import detect_format
 from ecglens.serve import audit
@@ -28,19 +33,6 @@ log = logging.getLogger("ecglens.serve")
 
 #: formats with no patient fields at all: nothing to remove, so they are stored as received
 _NO_PHI_FORMATS = {"csv", "npz"}
-
-
-class UnsupportedUpload(EcglensError):
-    """The upload is not an ECG file ecglens can read."""
-
-
-class MalformedUpload(UnsupportedUpload):
-    """The request does not hold one ECG record (several files and no WFDB header, say)."""
-
-
-class UnreadableUpload(EcglensError):
-    """The upload is in a known format but the reader refused it (truncated, corrupt, hostile,
-    a WFDB header without its signal file, a foreign document type)."""
 
 
 @dataclass(frozen=True)

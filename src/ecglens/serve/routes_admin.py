@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from ecglens import __version__
+from ecglens.exceptions import AccountError
 from ecglens.interpret.result import SCHEMA_VERSION
 from ecglens.measure.results import MEASUREMENT_REPORT_VERSION, MEASUREMENT_SPECS
 from ecglens.serve import accounts, audit
@@ -165,7 +166,7 @@ def add_user(body: UserIn, request: Request, svc: SvcDep, who: Admin) -> UserOut
             audit.record(s, who, "user.create", detail=f"{user.username} ({user.role})",
                          client=client(request))
             return _user_out(user)
-    except accounts.AccountError as exc:
+    except AccountError as exc:
         raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
 
 
@@ -185,7 +186,7 @@ def change_user(username: Annotated[str, FPath(max_length=64)], body: UserPatch,
                                                          active=body.active,
                                                          password=body.password))
             return _user_out(user)
-    except accounts.AccountError as exc:
+    except AccountError as exc:
         raise HTTPException(404 if "no user" in str(exc) else 422, str(exc)) from None
 
 
@@ -212,7 +213,7 @@ def add_key(body: KeyIn, request: Request, svc: SvcDep, who: Admin) -> NewKey:
             audit.record(s, who, "key.create", detail=f"key {key.id} ({key.prefix}…, "
                          f"{key.name}) for {body.username}", client=client(request))
             return NewKey(**_key_out(key, body.username).model_dump(), key=clear)
-    except accounts.AccountError as exc:
+    except AccountError as exc:
         raise HTTPException(404, str(exc)) from None
 
 

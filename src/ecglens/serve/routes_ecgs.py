@@ -20,11 +20,19 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from ecglens.exceptions import ECGFormatError, EcglensError
+from ecglens.exceptions import (
+    ECGFormatError,
+    EcglensError,
+    MalformedUpload,
+    NotRetryable,
+    UnreadableUpload,
+    UnsupportedUpload,
+    UploadTooLarge,
+)
 from ecglens.interpret.result import Interpretation
 from ecglens.serve import audit
 from ecglens.serve.deps import client, require, service
-from ecglens.serve.ingest import MalformedUpload, UnreadableUpload, UnsupportedUpload, ingest
+from ecglens.serve.ingest import ingest
 from ecglens.serve.schemas import (
     EcgDetail,
     EcgSummary,
@@ -36,9 +44,9 @@ from ecglens.serve.schemas import (
 )
 from ecglens.serve.security import Principal
 from ecglens.serve.service import Service
-from ecglens.serve.storage import UploadTooLarge, safe_name
+from ecglens.serve.storage import safe_name
 from ecglens.serve.tables import Ecg, Job, Overread
-from ecglens.serve.worker import BAD_FILE, NotRetryable, original_path, retry, retryable
+from ecglens.serve.worker import BAD_FILE, original_path, retry, retryable
 
 log = logging.getLogger("ecglens.serve")
 router = APIRouter(prefix="/ecgs", tags=["ecgs"])

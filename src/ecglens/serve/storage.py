@@ -15,13 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecglens.exceptions import EcglensError
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class UploadTooLarge(EcglensError):
-    """The upload is over the configured limit; nothing of it was kept."""
 
 
 def safe_name(name: str | None, default: str = "upload") -> str:

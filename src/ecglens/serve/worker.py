@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ecglens.exceptions import ECGFormatError, EcglensError
+from ecglens.exceptions import ECGFormatError, EcglensError, NotRetryable
 from ecglens.serve.service import Service
 from ecglens.serve.tables import Ecg, Job, utcnow
 
@@ -42,10 +42,6 @@ BAD_FILE, INTERRUPTED, ERROR = "bad_file", "interrupted", "error"
 RETRYABLE = (INTERRUPTED, ERROR)
 INTERRUPTED_REPEATEDLY = ("processing was interrupted repeatedly (the service stopped while "
                           "interpreting it)")
-
-
-class NotRetryable(EcglensError):
-    """The ECG is not in a state that a retry can change (queued, processing, done, bad file)."""
 
 
 def retryable(ecg: Ecg) -> bool:
