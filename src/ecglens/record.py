@@ -20,7 +20,6 @@ from ecglens.exceptions import ECGSignalError
 STANDARD_LEADS: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
 )
-LIMB_LEADS = STANDARD_LEADS[:6]
 
 _ALIASES = {
     "i": "I", "ii": "II", "iii": "III",

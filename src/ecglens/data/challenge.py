@@ -57,8 +57,3 @@ def read_challenge_dir(root: str | Path) -> list[ChallengeRecord]:
     if not headers:
         raise DataError(f"{root}: no WFDB headers found")
     return [parse_header(h) for h in headers]
-
-
-def label_matrix(records: list[ChallengeRecord], codes: list[str]) -> list[list[int]]:
-    """Multi-hot rows over ``codes`` (e.g. the scored SNOMED codes of the 2021 challenge)."""
-    return [[int(c in r.dx) for c in codes] for r in records]

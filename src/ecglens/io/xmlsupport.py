@@ -136,11 +136,6 @@ def write(tree: etree._ElementTree, dst: Path) -> None:
         raise ECGFormatError(dst, f"cannot write the de-identified file ({exc.strerror})") from None
 
 
-def set_text(el: Any, value: str | None) -> None:
-    """Replace an element's text (children kept); None empties it."""
-    el.text = value if value else None
-
-
 def blank(el: Any) -> None:
     """Empty an element and all of its descendants' text and attributes values, keep structure."""
     for d in el.iter():
@@ -158,11 +153,6 @@ def shift_date(d: date, options: DeidOptions) -> date | None:
     if shifted is None:
         return None
     return shifted.date() if isinstance(shifted, datetime) else shifted
-
-
-def shift_datetime(dt: datetime, options: DeidOptions) -> datetime | None:
-    shifted = options.shift(dt)
-    return shifted if isinstance(shifted, datetime) else None
 
 
 _SIGNATURE = re.compile(

@@ -92,10 +92,6 @@ class TaskCard(_Card):
                 raise ValueError(f"feature model labels {unknown} are not the task's labels")
         return self
 
-    @property
-    def is_label_task(self) -> bool:
-        return self.labels is not None
-
     def bias(self) -> np.ndarray:
         """Per-label offsets fitted with the temperature (zeros where the card has none)."""
         n = len(self.labels or [])

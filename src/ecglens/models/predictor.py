@@ -21,7 +21,7 @@ from scipy.signal import resample_poly
 
 from ecglens.exceptions import ECGSignalError, ModelError
 from ecglens.models.bundle import Member, load_member, read_bundle_card, resolve_bundle_dir
-from ecglens.models.card import BundleCard, TaskCard
+from ecglens.models.card import BundleCard
 from ecglens.models.feature_model import FeatureModel, load_feature_model
 from ecglens.models.prediction import ModelInfo, Prediction, TaskPrediction
 from ecglens.models.windows import windowed_outputs
@@ -82,10 +82,6 @@ class Predictor:
 
     def temperature(self, task: str) -> float:
         return self.card.task(task).temperature
-
-    def task_card(self, task: str) -> TaskCard:
-        """The task's entry of ``bundle.json`` (``ModelError`` for a task the model lacks)."""
-        return self.card.task(task)
 
     # ---- preprocessing -----------------------------------------------------------------
     def preprocess(self, ecg: ECG, *, warnings: list[str] | None = None) -> torch.Tensor:

@@ -21,8 +21,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 Role = Literal["technician", "clinician", "admin"]
 ROLES: tuple[Role, ...] = ("technician", "clinician", "admin")
 
-Permission = Literal["upload", "status", "read", "overread", "admin"]
-
 PERMISSIONS: dict[str, frozenset[str]] = {
     "technician": frozenset({"upload", "status"}),
     "clinician": frozenset({"upload", "status", "read", "overread"}),
