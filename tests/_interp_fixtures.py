@@ -62,7 +62,7 @@ def example_interpretation(ecg: ECG, *, codes: tuple[str, ...] = ("CLBBB", "SR")
                           sampling_rate_hz=ecg.fs, n_samples=ecg.n_samples,
                           duration_s=ecg.duration_s),
         patient=PatientInfo(age_years=ecg.patient.age_years, sex=ecg.patient.sex),
-        quality=a.quality, lead_reversal=a.lead_reversal, measurements=a.measurements,
+        measurement=a.report(),
         abstention=Abstention(abstained=abstained, reasons=["test reason"] if abstained else []),
         findings=[] if abstained else findings, consistency=[] if abstained else flags,
         ecg_age=EcgAge(predicted_years=70.0, stated_years=78.0, difference_years=-8.0),

@@ -212,7 +212,8 @@ def test_interactive_bundle_scores_like_its_predictor(ptbxl_dir: Path) -> None:
     """The CLI's default bundle: findings carry the predictor's own calibrated probabilities,
     reach their threshold, and are confident only when also more likely than not."""
     from ecglens.data.ptbxl import read_database
-    from ecglens.interpret.pipeline import DEFAULT_BUNDLE, MIN_CONFIDENT_P
+    from ecglens.interpret.findings import MIN_CONFIDENT_P
+    from ecglens.interpret.pipeline import DEFAULT_BUNDLE
 
     fast = load_predictor(DEFAULT_BUNDLE)
     db = read_database(ptbxl_dir, folds=[9]).head(8)

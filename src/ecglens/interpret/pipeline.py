@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,10 +24,12 @@ from ecglens.interpret.abstain import (
     signal_checks,
 )
 from ecglens.interpret.consistency import RhythmFacts, check_consistency
-from ecglens.interpret.labels import priority_key, statement
+from ecglens.interpret.findings import findings_from_scores
 from ecglens.interpret.predictor import PredictorLike, Scores, input_start_s, model_info, score
+from ecglens.interpret.reconcile import reconcile
 from ecglens.interpret.result import (
     Abstention,
+    ConsistencyFlag,
     EcgAge,
     Finding,
     Interpretation,
@@ -36,21 +37,12 @@ from ecglens.interpret.result import (
     RecordInfo,
 )
 from ecglens.measure.analysis import Analysis, analyze
-from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.measure.results import MeasurementReport
 from ecglens.models.registry import DEFAULT_MODEL
 from ecglens.record import ECG
 from ecglens.signal.results import Quality
 
 DEFAULT_TASK = "all"
-#: A finding is called confident only when it is also more likely than not. The 95 %-specificity
-#: thresholds of rare statements lie far below that (anterior MI: 0.07 on fold 9), and a
-#: report that calls an 8 % probability "confident" misleads the reader.
-MIN_CONFIDENT_P = 0.5
-#: A network reading of atrial fibrillation or flutter at least this likely withholds the P wave
-#: the measurement found. Chosen on PTB-XL fold 9 (ptbxl-fast): at 0.9 it withholds P/PR in 2 more
-#: of the 151 AFIB records (144 in all) and in none of the 1,670 sinus-only ones; at 0.5 it also
-#: took the PR of 2 sinus records, one of them a prolonged PR, which is worse than keeping it.
-ATRIAL_WITHHOLDS_P = 0.9
 #: The model every command uses when none is named: ``ecglens.models.DEFAULT_MODEL`` (this
 #: name is kept for the code that imports it from here). ``ptbxl-fast`` answers in tens of
 #: milliseconds on one core: one resnet1d_wang member, calibrated on fold 9 on its own (fold-9
@@ -113,103 +105,76 @@ def interpret(
         show_patient: keep name, ID, birth date and acquisition time (PHI) in the result.
     """
     analysis = _safe_analyze(ecg)
+    report = analysis.report() if analysis is not None else MeasurementReport(
+        quality=Quality(verdict="unacceptable", reasons=["the record holds no samples"]))
     hp = baseline_removed(ecg)
+    reasons = _gate(ecg, hp, analysis, report, predictor)
+    scores = None
+    if not reasons and predictor is not None:
+        try:
+            scores = score(predictor, ecg.to_standard_12(), task,
+                           keep_graph=method == "gradient_x_input" and explain != 0)
+        except ECGSignalError as exc:  # the model refuses what it cannot read: say so, not crash
+            reasons = [f"the model cannot read this record: {exc}"]
+    findings: list[Finding] = []
+    flags: list[ConsistencyFlag] = []
+    caution: list[str] = []
+    if scores is not None and analysis is not None and predictor is not None:
+        caution = caution_checks(report.quality, beat_r2(ecg, analysis.rpeaks, hp))
+        findings = findings_from_scores(scores, caution=bool(caution))
+        report = reconcile(findings, report)
+        findings, flags = _check_consistency(findings, report, analysis, ecg)
+        n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
+        if n_explain:
+            findings[:n_explain] = _explain(
+                predictor, ecg.to_standard_12(), analysis, task, findings[:n_explain], method,
+                scores, p_wave=report.measurements.p_duration_ms is not None)
+    return Interpretation(
+        ecglens_version=__version__,
+        created=datetime.now(UTC),
+        record=_record_info(ecg, source, show_patient),
+        patient=_patient_info(ecg, show_patient),
+        measurement=report,
+        abstention=Abstention(abstained=bool(reasons), reasons=reasons, caution=caution),
+        findings=findings,
+        consistency=flags,
+        ecg_age=_ecg_age(scores, ecg),
+        models=[model_info(predictor, task)] if predictor is not None else [],
+        notes=scores.warnings if scores is not None else [],
+    )
+
+
+def _gate(ecg: ECG, hp: np.ndarray, analysis: Analysis | None, report: MeasurementReport,
+          predictor: PredictorLike | None) -> list[str]:
+    """Why no diagnosis should be read from this ECG (empty: go on to the network)."""
     reasons = lead_checks(ecg) + signal_checks(ecg, hp)
-    if analysis is None:
-        quality = Quality(verdict="unacceptable", reasons=["the record holds no samples"])
-        measurements, reversal = Measurements(), LeadReversal()
-        n_beats = 0
-    else:
-        quality, measurements = analysis.quality, analysis.measurements
-        reversal, n_beats = analysis.lead_reversal, int(analysis.rpeaks.size)
-    reasons += quality_checks(quality, n_beats)
+    reasons += quality_checks(report.quality, 0 if analysis is None else int(analysis.rpeaks.size))
     if predictor is None:
         reasons.append("no diagnostic model loaded: measurements only")
-    result: dict[str, Any] = {
-        "ecglens_version": __version__,
-        "created": datetime.now(UTC),
-        "record": _record_info(ecg, source, show_patient),
-        "patient": _patient_info(ecg, show_patient),
-        "quality": quality, "lead_reversal": reversal, "measurements": measurements,
-    }
-    if reasons or predictor is None or analysis is None:
-        models = [model_info(predictor, task)] if predictor is not None else []
-        return Interpretation(**result, abstention=Abstention(abstained=True, reasons=reasons),
-                              models=models)
+    return reasons
 
-    ecg12 = ecg.to_standard_12()
-    try:
-        scores = score(predictor, ecg12, task,
-                       keep_graph=method == "gradient_x_input" and explain != 0)
-    except ECGSignalError as exc:  # the model refuses what it cannot read: say so, not crash
-        return Interpretation(**result, abstention=Abstention(
-            abstained=True, reasons=[f"the model cannot read this record: {exc}"]),
-            models=[model_info(predictor, task)])
-    caution = caution_checks(quality, beat_r2(ecg, analysis.rpeaks, hp))
-    findings = []
-    for code, (p, thr_f1, thr_spec) in scores.labels.items():
-        if p < thr_f1:
-            continue
-        info = statement(code)
-        findings.append(Finding(
-            code=code, label=info.label, category=info.category, priority=info.priority,
-            probability=round(p, 4), threshold=round(thr_f1, 4),
-            threshold_high_specificity=None if thr_spec is None else round(thr_spec, 4),
-            confident=not caution and thr_spec is not None and p >= max(thr_spec, MIN_CONFIDENT_P),
-            snomed=info.snomed,
-        ))
-    findings.sort(key=lambda f: priority_key(f.code, f.probability))
-    paced = _first_finding(findings, {"PACE"}, MIN_CONFIDENT_P)
-    if paced is not None and reversal.suspected:
-        # below 500 Hz pacing spikes are invisible to the measurement stage, so its reversal
-        # models (fit on non-paced ECGs) judged this paced record: on PTB-XL fold 9 they flagged
-        # 12 of 29 paced records. The network's pacemaker finding withdraws that verdict.
-        result["lead_reversal"] = reversal.withdrawn(
-            f"not assessed: the network finds a pacemaker rhythm (p={paced.probability:.2f}), "
-            "and the reversal models were fit on non-paced ECGs")
 
-    atrial = _first_finding(findings, {"AFIB", "AFLT"}, ATRIAL_WITHHOLDS_P)
-    if atrial is not None and measurements.pr_ms is not None:
-        # an atrial deflection locked to the QRS passed the measurement's P-wave test (coarse
-        # fibrillatory or flutter waves can): the rhythm the network reads decides, as a cart's
-        # rhythm statement does, and the values stay in the reason so nothing is hidden
-        seen = ", ".join(f"{k} {v:g} ms" for k, v in (("P", measurements.p_duration_ms),
-                                                        ("PR", measurements.pr_ms)) if v is not None)
-        measurements = measurements.without_p(
-            f"not reported: the network finds {atrial.label.lower()} (p={atrial.probability:.2f}), "
-            f"so the atrial deflection measured before the QRS ({seen}) is not taken for a P wave")
-        result["measurements"] = measurements
-
+def _check_consistency(findings: list[Finding], report: MeasurementReport, analysis: Analysis,
+                       ecg: ECG) -> tuple[list[Finding], list[ConsistencyFlag]]:
+    """Each finding checked against the measurements; the flags also travel on the findings."""
     # in a paced record a P wave hidden by an atrial spike is not evidence of its absence
     p_known = analysis.p_waves_present or not analysis.paced
     facts = RhythmFacts(rr_irregular=analysis.rr_irregular,
                         p_waves_present=analysis.p_waves_present if p_known else None,
                         sex=ecg.patient.sex)
-    flags = check_consistency([f.code for f in findings], measurements, facts)
+    flags = check_consistency([f.code for f in findings], report.measurements, facts)
     by_code: dict[str, list[str]] = {}
     for flag in flags:
         by_code.setdefault(flag.finding, []).append(flag.message)
-    findings = [f.model_copy(update={"consistency": by_code.get(f.code, [])}) for f in findings]
-
-    n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
-    if n_explain:
-        findings[:n_explain] = _explain(predictor, ecg12, analysis, task, findings[:n_explain],
-                                        method, scores, p_wave=measurements.p_duration_ms is not None)
-
-    age = None
-    if scores.age_years is not None:
-        stated = ecg.patient.age_years
-        age = EcgAge(predicted_years=round(scores.age_years, 1), stated_years=stated,
-                     difference_years=None if stated is None
-                     else round(scores.age_years - stated, 1))
-    return Interpretation(**result, abstention=Abstention(caution=caution), findings=findings,
-                          consistency=flags, ecg_age=age, models=[model_info(predictor, task)],
-                          notes=scores.warnings)
+    return [f.model_copy(update={"consistency": by_code.get(f.code, [])}) for f in findings], flags
 
 
-def _first_finding(findings: list[Finding], codes: set[str], min_p: float) -> Finding | None:
-    """The first (highest-priority) finding among codes at least min_p likely, if any."""
-    return next((f for f in findings if f.code in codes and f.probability >= min_p), None)
+def _ecg_age(scores: Scores | None, ecg: ECG) -> EcgAge | None:
+    if scores is None or scores.age_years is None:
+        return None
+    stated = ecg.patient.age_years
+    return EcgAge(predicted_years=round(scores.age_years, 1), stated_years=stated,
+                  difference_years=None if stated is None else round(scores.age_years - stated, 1))
 
 
 def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str,

@@ -10,18 +10,21 @@ asked for it; age and sex are kept because the reading depends on them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from ecglens.explain.results import AttributionMap, Explanation, LeadShare
+from ecglens.explain.results import Explanation
 from ecglens.interpret.labels import Category
-from ecglens.measure.results import LeadReversal, Measurements
+from ecglens.measure.results import LeadReversal, MeasurementReport, Measurements
 from ecglens.models.prediction import ModelInfo  # the one model description (re-exported)
 from ecglens.signal.results import Quality
 
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
-SCHEMA_VERSION = "1.2"  # 1.1: Explanation.beat_parts; 1.2: the "before QRS (P absent)" part
+#: 1.1: Explanation.beat_parts; 1.2: the "before QRS (P absent)" part; 1.3: ``measurement``, the
+#: measurement stage's whole report (beats, pacing, median beats), of which the top-level
+#: ``measurements``, ``quality`` and ``lead_reversal`` are now mirrors (to be dropped in 2.0)
+SCHEMA_VERSION = "1.3"
 
 
 class _Model(BaseModel):
@@ -95,9 +98,9 @@ class Interpretation(_Model):
     created: datetime
     record: RecordInfo
     patient: PatientInfo
-    quality: Quality
-    lead_reversal: LeadReversal
-    measurements: Measurements
+    #: the measurement stage's report, as the interpretation reconciled it (P and PR withheld
+    #: where the network reads AF or flutter; lead reversal withdrawn in a paced rhythm)
+    measurement: MeasurementReport
     abstention: Abstention
     findings: list[Finding] = []  # empty when abstained
     consistency: list[ConsistencyFlag] = []
@@ -105,6 +108,37 @@ class Interpretation(_Model):
     models: list[ModelInfo] = []
     notes: list[str] = []  # what preprocessing had to do (resampling, derived leads, cropping)
     kind: Literal["ecglens.interpretation"] = "ecglens.interpretation"
+
+    # 1.x readers find these at the top level; they mirror ``measurement`` and are not read back
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def quality(self) -> Quality:
+        return self.measurement.quality
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def lead_reversal(self) -> LeadReversal:
+        return self.measurement.lead_reversal
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def measurements(self) -> Measurements:
+        return self.measurement.measurements
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read results of every 1.x schema: before 1.3 the measurement stage's results were
+        the three top-level fields; from 1.3 on those are mirrors of ``measurement``."""
+        if not isinstance(data, dict):
+            return data
+        mirrors = {k: data[k] for k in ("quality", "lead_reversal", "measurements") if k in data}
+        if not mirrors:
+            return data
+        data = {k: v for k, v in data.items() if k not in mirrors}
+        if "measurement" not in data:
+            data["measurement"] = MeasurementReport(**mirrors)
+        return data
 
     @property
     def top_finding(self) -> Finding | None:

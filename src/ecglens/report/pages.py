@@ -163,7 +163,7 @@ def summary_page(ecg: ECG, interp: Interpretation) -> Figure:
 
 
 def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int,
-                 medians: tuple[np.ndarray, int] | None = None) -> Figure:
+                 medians: tuple[np.ndarray, float, int] | None = None) -> Figure:
     """One finding: numbers and words on the left, median beats with the beat-averaged
     attribution on the right, the full tracing with this finding's attribution below."""
     fig = _new_page()
@@ -195,11 +195,11 @@ def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int,
                      color="#a05000" if line.startswith("⚠") else "#000000")
             y += 4.2
     if medians is not None and medians[0].size:
-        beats, r_index = medians
+        beats, beats_fs, r_index = medians
         w, h = 6 * 0.8 * MM_PER_S, 2 * 20.0
         ax = fig.add_axes(((PAGE_W_MM - 10 - w) / PAGE_W_MM, 1 - (8 + h) / PAGE_H_MM,
                            w / PAGE_W_MM, h / PAGE_H_MM))
-        draw_median_beats(ax, beats, ecg.fs, r_index, ecg.leads,
+        draw_median_beats(ax, beats, beats_fs, r_index, ecg.leads,
                           overlay=_overlay(finding, median=True))
         fig.text((PAGE_W_MM - 10 - w) / PAGE_W_MM, 1 - (9 + h) / PAGE_H_MM,
                  "median beats, attribution averaged over beats", fontsize=5.8, va="top",
@@ -217,17 +217,15 @@ def _standard(ecg: ECG) -> ECG:
         return ecg
 
 
-def _median_beats(ecg12: ECG) -> tuple[np.ndarray, int] | None:
-    """The measurement stage's median beats (leads × samples at ecg.fs) and R index."""
-    from ecglens.measure.analysis import analyze
-
-    try:
-        a = analyze(ecg12)
-    except ValueError:
+def _median_beats(interp: Interpretation, leads: tuple[str, ...]
+                  ) -> tuple[np.ndarray, float, int] | None:
+    """The measurement stage's median beats (leads × samples, mV), their rate and R index,
+    as they travel in the interpretation; ``None`` if there are none for these leads."""
+    mb = interp.measurement.median_beats
+    if mb is None or tuple(mb.leads) != leads:
         return None
-    if a.median_beats.size == 0 or a.median_beats.shape[0] != ecg12.n_leads:
-        return None
-    return np.asarray(a.median_beats), int(a.median_r_index)
+    beats = np.array([[np.nan if v is None else v / 1000.0 for v in lead] for lead in mb.values_uv])
+    return beats, mb.fs, round(-mb.start_ms * mb.fs / 1000.0)
 
 
 def render_pages(ecg: ECG, interp: Interpretation) -> list[Figure]:
@@ -236,7 +234,7 @@ def render_pages(ecg: ECG, interp: Interpretation) -> list[Figure]:
     with matplotlib.rc_context(_RC):
         pages = [summary_page(ecg12, interp)]
         explained = [f for f in interp.findings if f.explanation is not None]
-        medians = _median_beats(ecg12) if explained else None
+        medians = _median_beats(interp, ecg12.leads) if explained else None
         pages += [finding_page(ecg12, interp, f, i + 1, medians)
                   for i, f in enumerate(explained)]
     return pages
