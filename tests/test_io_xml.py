@@ -20,7 +20,7 @@ import sierraecg
 from lxml import etree
 
 from ecglens.exceptions import ECGFormatError
-from ecglens.io import aecg, muse, registry, sierra
+from ecglens.io import aecg, muse, registry, sierra, xli
 from ecglens.record import STANDARD_LEADS
 
 HL7 = "{urn:hl7-org:v3}"
@@ -343,12 +343,12 @@ def test_xli_decoder_refuses_garbage_headers_and_expansion(formats_dir: Path) ->
         size = n - 8 if rng.random() < 0.8 else int(rng.integers(-10, n))
         data[0:4] = size.to_bytes(4, "little", signed=True)
         with pytest.raises(ECGFormatError):
-            sierra._xli_decode(Path("x.xml"), bytes(data), 1, int(rng.choice([10, 100, 5500])))
+            xli.xli_decode(Path("x.xml"), bytes(data), 1, int(rng.choice([10, 100, 5500])))
     # a real chunk decoded against a smaller declared length stops at the bound
     text = (formats_dir / "philips-sierra/129DYPRG.XML").read_text(encoding="utf-8")
     payload = re.search(r"<parsedwaveforms[^>]*>([^<]*)<", text).group(1)
     with pytest.raises(ECGFormatError, match="expands beyond"):
-        sierra._xli_decode(Path("x.xml"), base64.b64decode(payload), 12, 100)
+        xli.xli_decode(Path("x.xml"), base64.b64decode(payload), 12, 100)
 
 
 def test_aecg_units_mv_and_ms(formats_dir: Path, tmp_path: Path) -> None:
