@@ -3,7 +3,7 @@
 from ecglens.exceptions import DataError, ECGFormatError, EcglensError, ECGSignalError, ModelError
 from ecglens.record import ECG, STANDARD_LEADS, Acquisition, DeviceInterpretation, Patient
 
-__version__ = "0.3.1"
+__version__ = "0.4.0"
 
 __all__ = [
     "ECG",
