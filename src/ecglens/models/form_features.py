@@ -14,6 +14,7 @@ networks see, so training (PTB-XL arrays) and inference (``Predictor``) measure 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def _feature_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
     p_win = (idx >= np.clip(fid[:, 0], 0, None)[:, None]) & (idx <= fid[:, 1][:, None]) \
         & (fid[:, 0] >= 0)[:, None]
 
-    def masked(fn, w):
+    def masked(fn: Callable[..., np.ndarray], w: np.ndarray) -> np.ndarray:
         return fn(np.where(w[:, None, :], m, np.nan), axis=2)
 
     fixed = np.stack([m[:, :, ms(t)] for t in _QRS_MS + _ST_T_MS], axis=2)

@@ -4,6 +4,8 @@ modules."""
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import torch
 from torch import nn
 
@@ -39,6 +41,16 @@ class _Shortcut(nn.Module):
         return torch.relu(out + self.bn(self.conv(inp)))
 
 
+class Inception1dOptions(TypedDict, total=False):
+    """Architecture options of a model card (``config.model_kwargs``)."""
+
+    kernel_size: int
+    depth: int
+    nb_filters: int
+    bottleneck: int
+    dropout: float
+
+
 class Inception1d(nn.Module):
     def __init__(self, *, num_classes: int, input_channels: int = 12, kernel_size: int = 40,
                  depth: int = 6, nb_filters: int = 32, bottleneck: int = 32,
@@ -70,5 +82,6 @@ class Inception1d(nn.Module):
 
 
 @register_model
-def inception1d(*, num_classes: int, input_channels: int = 12, **kw: object) -> Inception1d:
+def inception1d(*, num_classes: int, input_channels: int = 12,
+                **kw: Unpack[Inception1dOptions]) -> Inception1d:
     return Inception1d(num_classes=num_classes, input_channels=input_channels, **kw)

@@ -4,6 +4,8 @@ kernels 5 and 3, a stem of kernel 7 without stride or pooling."""
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import torch
 from torch import nn
 
@@ -29,6 +31,16 @@ class _BasicBlock(nn.Module):
         return torch.relu(out + self.down(x))
 
 
+class ResNet1dWangOptions(TypedDict, total=False):
+    """Architecture options of a model card (``config.model_kwargs``)."""
+
+    planes: int
+    kss: tuple[int, int]
+    stem_kernel: int
+    n_blocks: int
+    dropout: float
+
+
 class ResNet1dWang(nn.Module):
     def __init__(self, *, num_classes: int, input_channels: int = 12, planes: int = 128,
                  kss: tuple[int, int] = (5, 3), stem_kernel: int = 7, n_blocks: int = 3,
@@ -52,5 +64,6 @@ class ResNet1dWang(nn.Module):
 
 
 @register_model
-def resnet1d_wang(*, num_classes: int, input_channels: int = 12, **kw: object) -> ResNet1dWang:
+def resnet1d_wang(*, num_classes: int, input_channels: int = 12,
+                  **kw: Unpack[ResNet1dWangOptions]) -> ResNet1dWang:
     return ResNet1dWang(num_classes=num_classes, input_channels=input_channels, **kw)

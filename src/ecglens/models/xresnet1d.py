@@ -7,6 +7,8 @@ average-pool shortcut on downsampling, kernel size 5 and 64 hidden channels in e
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import torch
 from torch import nn
 
@@ -42,8 +44,26 @@ class _Bottleneck(nn.Module):
         self.idpath = nn.Sequential(*idpath)
         self.act = nn.ReLU(inplace=True)
 
+    def last_bn(self) -> nn.BatchNorm1d:
+        """The BN that closes the residual branch (zero-initialised)."""
+        conv_bn = self.convs[2]
+        assert isinstance(conv_bn, nn.Sequential)
+        bn = conv_bn[1]
+        assert isinstance(bn, nn.BatchNorm1d)
+        return bn
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.convs(x) + self.idpath(x))
+
+
+class XResNet1dOptions(TypedDict, total=False):
+    """Architecture options of a model card (``config.model_kwargs``)."""
+
+    expansion: int
+    width: int
+    kernel_size: int
+    stem: tuple[int, int, int]
+    dropout: float
 
 
 class XResNet1d(nn.Module):
@@ -70,7 +90,7 @@ class XResNet1d(nn.Module):
         init_cnn(self)
         for m in self.modules():  # re-apply zero-init of the residual branches' last BN
             if isinstance(m, _Bottleneck):
-                nn.init.zeros_(m.convs[2][1].weight)
+                nn.init.zeros_(m.last_bn().weight)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
@@ -80,10 +100,12 @@ class XResNet1d(nn.Module):
 
 
 @register_model
-def xresnet1d50(*, num_classes: int, input_channels: int = 12, **kw: object) -> XResNet1d:
+def xresnet1d50(*, num_classes: int, input_channels: int = 12,
+                **kw: Unpack[XResNet1dOptions]) -> XResNet1d:
     return XResNet1d([3, 4, 6, 3], num_classes=num_classes, input_channels=input_channels, **kw)
 
 
 @register_model
-def xresnet1d101(*, num_classes: int, input_channels: int = 12, **kw: object) -> XResNet1d:
+def xresnet1d101(*, num_classes: int, input_channels: int = 12,
+                **kw: Unpack[XResNet1dOptions]) -> XResNet1d:
     return XResNet1d([3, 4, 23, 3], num_classes=num_classes, input_channels=input_channels, **kw)
