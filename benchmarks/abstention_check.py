@@ -1,6 +1,6 @@
 """Abstention: does ``interpret`` refuse what it cannot read, and only that?
 
-    .venv/bin/python benchmarks/abstention_check.py [--records 0] [--corrupt 100]
+    .venv/bin/python -m benchmarks.abstention_check [--records 0] [--corrupt 100]
 
 1. Good records: every PTB-XL fold-9 record (``--records N`` for the first N) through
    ``interpret`` (no explanations); prints the abstention rate and its reasons (goal < 2 %).

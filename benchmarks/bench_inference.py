@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Inference throughput of the shipped diagnostic model on this CPU, and training wall time.
 
-    python benchmarks/bench_inference.py [--records 32] [--repeats 3] [--threads N]
+    python -m benchmarks.bench_inference [--records 32] [--repeats 3] [--threads N]
 
 For each member of the shipped bundle and for the whole bundle (``Predictor.predict``), prints
 ECGs per second for single ECGs (one 10 s record at a time, sliding windows inside) and for a

@@ -1,6 +1,6 @@
 """Time of ``ecglens interpret`` per ECG, by stage, against its own parts in the same run.
 
-    .venv/bin/python benchmarks/bench_interpret.py [--records 20] [--threads 1]
+    .venv/bin/python -m benchmarks.bench_interpret [--records 20] [--threads 1]
 
 On PTB-XL fold-9 records (100 Hz, from ``cache/ptbxl``) and the bundled 500 Hz example, with
 torch limited to ``--threads`` (1 = the "one core" of the goals). Each record runs once to warm

@@ -1,8 +1,8 @@
 """Benchmark of ecglens.measure against expert annotations and NeuroKit2, in one run.
 
-    python benchmarks/bench_measure.py                  # everything (~15 min on 2 busy cores)
-    python benchmarks/bench_measure.py --skip-nk-ludb   # without NeuroKit2 delineation of LUDB
-    python benchmarks/bench_measure.py --only ludb --skip-nk-ludb --half odd   # develop on odd
+    python -m benchmarks.bench_measure                  # everything (~15 min on 2 busy cores)
+    python -m benchmarks.bench_measure --skip-nk-ludb   # without NeuroKit2 delineation of LUDB
+    python -m benchmarks.bench_measure --only ludb --skip-nk-ludb --half odd   # develop on odd
 
 Prints:
 1. LUDB 1–140 global intervals (P duration, PR, QRS, QT) vs the annotation-derived reference

@@ -1,6 +1,6 @@
 """Read time per format: ``ecglens.io.read`` against the library each reader wraps, same run.
 
-    .venv/bin/python benchmarks/bench_read.py [--repeats 15] [--ptbxl-records 100]
+    .venv/bin/python -m benchmarks.bench_read [--repeats 15] [--ptbxl-records 100]
 
 Files: every real file under ``<data>/formats`` (data = $ECGLENS_DATA or ../shared/data),
 pydicom's DICOM ECG, PTB-XL (100 Hz) and LUDB (500 Hz) WFDB records from the test cache

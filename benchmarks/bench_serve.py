@@ -11,7 +11,7 @@ Prints throughput, p50/p99 latency per request kind and overall, errors, and the
 throughput as a ratio of the baseline's. The worker interprets uploads meanwhile, as in a
 clinic, and competes for the same CPU.
 
-    python benchmarks/bench_serve.py [--requests 2000] [--concurrency 16] [--db URL]
+    python -m benchmarks.bench_serve [--requests 2000] [--concurrency 16] [--db URL]
 """
 
 from __future__ import annotations

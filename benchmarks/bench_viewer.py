@@ -11,7 +11,7 @@ entries (``ecglens:draw``, one per canvas drawing):
 Baseline, same run: the server drawing the same ECG as a PNG report (matplotlib, first render),
 which is what a viewer without client-side drawing would have to wait for.
 
-    python benchmarks/bench_viewer.py [--redraws 30]
+    python -m benchmarks.bench_viewer [--redraws 30]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Are the explanations about the model, and do they point at what the model uses?
 
-    .venv/bin/python benchmarks/explain_sanity.py [--method integrated_gradients]
+    .venv/bin/python -m benchmarks.explain_sanity [--method integrated_gradients]
         [--records 40] [--per-label 15] [--seed 0]
 
 1. Model-randomisation check (Adebayo et al., "Sanity checks for saliency maps", NeurIPS 2018):

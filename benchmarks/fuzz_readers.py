@@ -1,6 +1,6 @@
 """Every reader on a large deterministic corpus of mutated real files, under resource limits.
 
-    .venv/bin/python benchmarks/fuzz_readers.py --per-format 300 [--seed 0] [--formats wfdb,csv]
+    .venv/bin/python -m benchmarks.fuzz_readers --per-format 300 [--seed 0] [--formats wfdb,csv]
 
 The corpus is the one ``tests/test_io_fuzz_bounded.py`` reads in CI, made larger:
 ``io_seeds.mutant_corpus`` applies 1–3 mutations to the real seed records of each format (byte

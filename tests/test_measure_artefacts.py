@@ -19,7 +19,6 @@ from ecglens.measure import artefacts, delineate, qrs_net, reversal
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "ecglens" / "weights" / "measure"
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 # each artefact and the cached reader that checks and parses it
 READERS: dict[str, Callable[[], object]] = {
@@ -89,8 +88,8 @@ def test_the_parameters_are_the_ones_that_were_python_literals() -> None:
 def test_the_trainers_write_these_files() -> None:
     """Fed the shipped parameters, each trainer's writer gives the shipped file back (byte for
     byte where no compressor is involved), so a re-run changes the file only if the fit does."""
-    import calibrate_measure_reversal as cal_script
-    import train_measure_reversal as lin_script
+    from training import calibrate_measure_reversal as cal_script
+    from training import train_measure_reversal as lin_script
 
     w = reversal._linear()
     again = lin_script.weights_npz(*(w[k] for k in reversal._LINEAR), int(w["N_RECORDS"]))
@@ -103,7 +102,7 @@ def test_the_trainers_write_these_files() -> None:
                                        {k: np.array(v) for k, v in cal.tails.items()})
     assert again == (SHIPPED / "reversal-thresholds.json").read_bytes()
 
-    lgb_script = pytest.importorskip("train_measure_reversal_lall")  # needs lightgbm
+    lgb_script = pytest.importorskip("training.train_measure_reversal_lall")  # needs lightgbm
     arrays = artefacts.read_npz("reversal-lall-trees.npz")
     with np.load(io.BytesIO(lgb_script.trees_npz(arrays)), allow_pickle=False) as z:
         assert set(z.files) == set(arrays)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,7 @@ from ecglens.io import read
 from ecglens.measure import analyze
 from ecglens.measure.qrs_net import held_out, load_members, net_qrs_bounds, use_members
 from ecglens.measure.reference import reference_intervals
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import train_measure_qrs_net as train_qrs  # the exporter under test lives there
+from training import train_measure_qrs_net as train_qrs  # the exporter under test lives there
 
 
 def test_members_split_ludb_in_two() -> None:

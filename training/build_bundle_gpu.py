@@ -3,7 +3,7 @@
 and score it with ``ecglens evaluate``; returns bundle.json, selection, evaluation and every
 member's fold-9 outputs.
 
-    PYTHONPATH=src python3 scripts/build_bundle_gpu.py --members .devdata/members \\
+    PYTHONPATH=src python3 -m training.build_bundle_gpu --members .devdata/members \\
         --val /root/ptbxl9 --out $OUT
 """
 
@@ -16,15 +16,10 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_gpu import run_evaluate
-
 from ecglens.data.labels import TASKS
 from ecglens.data.training_set import load_training_set
 from ecglens.train.ensemble import build_bundle
+from training.train_gpu import run_evaluate
 
 
 def main() -> int:

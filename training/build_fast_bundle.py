@@ -1,6 +1,6 @@
 """Build a smaller bundle from members of a shipped one, calibrated on PTB-XL fold 9 (CPU).
 
-    python scripts/build_fast_bundle.py --from ptbxl-ensemble --members resnet1d_wang_s0 \
+    python -m training.build_fast_bundle --from ptbxl-ensemble --members resnet1d_wang_s0 \
         --name ptbxl-fast --ptbxl cache/ptbxl
 
 The interactive path (``ecglens interpret``) must answer in tens of milliseconds on one core;

@@ -1,9 +1,9 @@
 """Re-create the *form* feature model of the shipped bundle from scratch (CPU, ~20 min).
 
-    python scripts/build_form_features.py extract PTBXL_DIR --out .devdata/form  # summaries
-    python scripts/build_form_features.py train --out .devdata/form              # folds 1-8
-    python scripts/build_form_features.py blend PTBXL_DIR --out .devdata/form \
-        --bundle src/ecglens/weights/ptbxl-ensemble                              # fold 9
+    python -m training.build_form_features extract PTBXL_DIR --out .devdata/form  # summaries
+    python -m training.build_form_features train --out .devdata/form              # folds 1-8
+    python -m training.build_form_features blend PTBXL_DIR --out .devdata/form \
+        --bundle src/ecglens/weights/ptbxl-ensemble                               # fold 9
 
 ``extract`` runs the measurement stage on every PTB-XL record of folds 1-9 at 100 Hz (the
 networks' input) and caches the raw summaries (``ecglens.models.form_features.summarise``).
@@ -42,8 +42,8 @@ def _chunk(args: tuple[np.ndarray]) -> dict[str, np.ndarray]:
 
 def extract(ptbxl: Path, out: Path, workers: int) -> None:
     from ecglens.data.labels import LABEL_TASKS
-    from ecglens.models import load_predictor
     from ecglens.data.training_set import load_training_set
+    from ecglens.models import load_predictor
 
     pred = load_predictor()
     labels = {t: pred.labels(t) for t in LABEL_TASKS}

@@ -1,9 +1,9 @@
 """Set the lead-reversal decision thresholds for a joint false-alarm rate; write
 src/ecglens/weights/measure/reversal-thresholds.json.
 
-    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --out cache/medians_calib.npz \
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --out cache/medians_calib.npz \
         --exclude cache/medians_train.npz cache/medians_train7k.npz
-    python benchmarks/calibrate_measure_reversal.py cache/medians_calib.npz [--write] [--out-dir DIR]
+    python -m training.calibrate_measure_reversal cache/medians_calib.npz [--write] [--out-dir DIR]
 
 Eight swaps are tested on every record. Each detector at 99.5 % specificity flags 0.5 % of
 correctly wired ECGs, and the false alarms add up: 4.2 % of PTB-XL fold-9 records were flagged
@@ -13,7 +13,7 @@ each detector's threshold is the q-quantile of its scores on them.
 
 The records are PTB-XL folds 1-8 that no reversal model was fit on (``--exclude`` the training
 caches when building them), so the tails are not the training fit's. Fold 9 is only used by
-bench_measure.py for evaluation.
+benchmarks/bench_measure.py for evaluation.
 
 ``--write`` writes the thresholds and each detector's tail of scores as JSON (floats exact) and
 records the file's SHA-256 in ``ecglens.measure.artefacts.SHA256``, which
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,7 @@ from ecglens.measure.reversal import (
     reversal_scores,
     swap_leads,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_measure_reversal import load
+from training.train_measure_reversal import load
 
 FALSE_ALARM = 0.01
 TAIL = 0.005  # the top half percent of each detector's unswapped scores is kept: every
@@ -100,7 +97,7 @@ def thresholds_json(q: float, n_records: int, thresholds: dict[str, float],
                     tails: dict[str, np.ndarray]) -> bytes:
     """The shipped file: thresholds and tails as exact floats (JSON keeps a float's repr)."""
     doc = {
-        "written_by": "benchmarks/calibrate_measure_reversal.py",
+        "written_by": "training/calibrate_measure_reversal.py",
         "about": (f"One specificity per detector ({q:.5f}), chosen on {n_records} PTB-XL records "
                   "of folds 1-8 that no reversal model was fit on, so that "
                   f"{FALSE_ALARM:.0%} of them are flagged with any swap. tails holds each "

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Prepare a bare GPU machine: carried wheels (pydantic) into /tmp/site, fold 9 unpacked into
-# /root/ptbxl9 when .devdata/f9 was carried. Source it: `. scripts/gpu_setup.sh`.
+# /root/ptbxl9 when .devdata/f9 was carried. Source it: `. training/gpu_setup.sh`.
 if [ ! -d /tmp/site/pydantic ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || return 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the shipped PTB-XL ensemble on one GPU, build the bundle on fold 9, score it.
 
-    PYTHONPATH=src python3 scripts/train_gpu.py --data .devdata/pack --val /root/ptbxl9 \\
+    PYTHONPATH=src python3 -m training.train_gpu --data .devdata/pack --val /root/ptbxl9 \\
         --out $OUT --budget 400
 
 1. Every member of MEMBERS trains in its own process, all at once on the one GPU (small 1-D
@@ -29,12 +29,11 @@ import tarfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
 from ecglens.data.labels import TASKS
-from ecglens.train.config import TrainConfig
 from ecglens.data.training_set import load_training_set, save_training_set
+from ecglens.train.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MEMBERS: list[dict[str, object]] = [
     {"name": "xresnet1d101_s0", "arch": "xresnet1d101", "seed": 0},

@@ -1,6 +1,6 @@
 """Fit the P-absence model of ``ecglens.measure.delineate.p_wave_present`` on PTB-XL folds 1–8.
 
-    python benchmarks/train_measure_p_presence.py [--sinus 1500] [--write] [--out-dir DIR]
+    python -m training.train_measure_p_presence [--sinus 1500] [--write] [--out-dir DIR]
 
 Records: every fold 1–8 record coded AFIB (P absent) and a random sample of records coded SR
 without AFIB/AFLT (P present). Inputs per record, from ``analyze``: the P-window evidence of the
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import wfdb
-from bench_measure import ptbxl_dir  # the benchmark's own PTB-XL cache (unpacked once)
 from scipy.optimize import minimize
 
+from benchmarks.bench_measure import ptbxl_dir  # the benchmark's own PTB-XL cache (unpacked once)
 from ecglens.measure import analyze
 from ecglens.measure import delineate as dl
 from ecglens.measure.artefacts import write_artefact
@@ -117,7 +117,7 @@ def model_json(coef: np.ndarray, intercept: float, threshold: float) -> bytes:
         return float(f"{v:.4f}")
 
     doc = {
-        "written_by": "benchmarks/train_measure_p_presence.py",
+        "written_by": "training/train_measure_p_presence.py",
         "about": "logistic P-absence model of ecglens.measure.delineate.p_wave_present: the P "
                  "wave counts as absent where intercept + coef . features >= logit_threshold",
         "features": list(FEATURES),

@@ -1,8 +1,8 @@
 """Train the learned QRS delineator (``ecglens.measure.qrs_net``) on LUDB, cross-fitted.
 
-    python benchmarks/train_measure_qrs_net.py            # train, print, write nothing (~8 min)
-    python benchmarks/train_measure_qrs_net.py --write    # ...and write ecglens/weights/measure/qrs-unet.npz
-    python benchmarks/train_measure_qrs_net.py --tiny     # the cheaper variant (not shipped)
+    python -m training.train_measure_qrs_net            # train, print, write nothing (~8 min)
+    python -m training.train_measure_qrs_net --write    # ...and write ecglens/weights/measure/qrs-unet.npz
+    python -m training.train_measure_qrs_net --tiny     # the cheaper variant (not shipped)
 
 LUDB 1-140 is the only delineation reference here, so it is split in two: a 1D U-Net is trained
 on the per-lead P/QRS/T masks of the odd records, another on the even ones (seed 0, one thread
@@ -33,10 +33,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import wfdb
-from bench_measure import ludb_dir
 from torch import nn
 
 import ecglens.measure.delineate as dl
+from benchmarks.bench_measure import ludb_dir  # the benchmark's own LUDB cache (unpacked once)
 from ecglens.io import read
 from ecglens.measure import analyze
 from ecglens.measure.artefacts import write_artefact

@@ -1,7 +1,7 @@
 """Fit the lead-reversal models on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-linear.npz.
 
-    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
-    python benchmarks/train_measure_reversal.py cache/medians_train.npz [--out-dir DIR]
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
+    python -m training.train_measure_reversal cache/medians_train.npz [--out-dir DIR]
 
 The weights are written as a numpy .npz (uncompressed, read without pickle) and its SHA-256 is
 recorded in ``ecglens.measure.artefacts.SHA256``, which ``ecglens.measure.reversal`` checks on
@@ -10,7 +10,7 @@ load; ``--out-dir`` writes the file elsewhere and records nothing (a trial run).
 Swaps are simulated on the median beats of real records (see measure_ptbxl_medians.py). The
 sensitivities printed are at 99.6 % specificity on these training records; the shipped decision
 thresholds are set afterwards on other records by calibrate_measure_reversal.py. Fold 9 is only
-used by bench_measure.py for evaluation.
+used by benchmarks/bench_measure.py for evaluation.
 """
 
 from __future__ import annotations

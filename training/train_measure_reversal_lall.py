@@ -1,7 +1,7 @@
 """Fit the LA/LL reversal detector on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-lall-trees.npz.
 
-    python benchmarks/measure_ptbxl_medians.py cache/ptbxl --folds 1-8 --n 7000 --out cache/medians_train7k.npz
-    python benchmarks/train_measure_reversal_lall.py cache/medians_train7k.npz [--out-dir DIR]
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 7000 --out cache/medians_train7k.npz
+    python -m training.train_measure_reversal_lall cache/medians_train7k.npz [--out-dir DIR]
 
 Swapping LA and LL mirrors the frontal plane about the aVR axis (I ↔ II, III → −III, aVL ↔ aVF):
 a normal ECG stays a plausible ECG, so a linear score of the limb features finds few swaps (15 %
@@ -15,14 +15,13 @@ for 15 × 300, 54 % for 31 × 300). The trees are exported to numpy arrays (a co
 without pickle, its SHA-256 recorded in ``ecglens.measure.artefacts.SHA256``) and evaluated by
 ``ecglens.trees`` (no LightGBM at run time); ``--out-dir`` writes the file elsewhere and records
 nothing (a trial run). The shipped decision threshold is set on other records by
-calibrate_measure_reversal.py. Fold 9 is only used by bench_measure.py.
+calibrate_measure_reversal.py. Fold 9 is only used by benchmarks/bench_measure.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,7 @@ import numpy as np
 from ecglens.measure.artefacts import write_artefact
 from ecglens.measure.reversal import LIMB_SWAPS, limb_features, swap_leads
 from ecglens.trees import forest_from_arrays
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_measure_reversal import load
+from training.train_measure_reversal import load
 
 SPECIFICITY = 0.996
 N_FOLDS = 5

@@ -14,7 +14,7 @@ Two stored layouts are read:
   2 NaN: NaN takes the default side). Numerical splits only. ``tests/test_models_form_features.py``
   checks the result against ``lightgbm.Booster.predict(raw_score=True)``.
 - plain arrays (``forest_from_arrays``: ``split_feature``, ``split_threshold``, ``left``,
-  ``right``, ``leaf``, ``depth``, as ``benchmarks/train_measure_reversal_lall.py`` writes them):
+  ``right``, ``leaf``, ``depth``, as ``training/train_measure_reversal_lall.py`` writes them):
   x goes left when ``x[feature] <= threshold``, so a NaN goes right.
 """
 

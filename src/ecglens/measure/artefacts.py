@@ -1,12 +1,14 @@
 """The measurement stage's trained artefacts: data files in ``ecglens/weights/measure/``.
 
 Trained parameters are data, never Python source. Each file is written only by its trainer in
-``benchmarks/`` and its SHA-256 is recorded here, in ``SHA256``; a shipped file that differs (or
-is missing) is refused with a ModelError, as a damaged or modified installation. The hashes are
-constants in source on purpose: they pin the data to the code that was tested with it.
+``training/`` (run from the repository root as ``python -m training.<name>``; training/README.md
+lists every shipped file with its command) and its SHA-256 is recorded here, in ``SHA256``; a
+shipped file that differs (or is missing) is refused with a ModelError, as a damaged or
+modified installation. The hashes are constants in source on purpose: they pin the data to the
+code that was tested with it.
 
 ===========================  ==================================================================
-file                         written by (``benchmarks/``), read by
+file                         written by (``training/``), read by
 ===========================  ==================================================================
 qrs-unet.npz                 train_measure_qrs_net.py --write; ``qrs_net`` (the QRS U-Net)
 reversal-linear.npz          train_measure_reversal.py; ``reversal`` (limb softmax, chest pairs)
@@ -37,11 +39,11 @@ __all__ = ["SHA256", "read_bytes", "read_json", "read_npz", "write_artefact"]
 
 # written by the trainers (write_artefact); a shipped file that differs is refused
 SHA256: dict[str, str] = {
-    "p-presence.json": "41607539708e230598eb025112981ed51aeb315792ff3060445e97c5806e33c5",
+    "p-presence.json": "cdb0b96c65ed2c9df296d9a675191fbaec4e7cd8240751128c975751c48f730d",
     "qrs-unet.npz": "ed551bba0d66ca3e0798e41b2984caaa93a8e525d736e5230ca4053cbb1fcf84",
     "reversal-lall-trees.npz": "12b1d530c58339d9c69e7ef0a02e9226824d0fef74fbe2c09cfa7a9c573869c6",
     "reversal-linear.npz": "6dc870159a530593f91c20fa974d6af65d18904b6398debf5a4e71ab20b1b666",
-    "reversal-thresholds.json": "fd538aacc63109629c9a2daa4ca7eb9d8f04c92697258612dd49a5c8e0f3b223",
+    "reversal-thresholds.json": "ba6d85ed7bba7a756f14cb4d6c2dd4394d522ba31f746cfbe839ca897b8e7611",
 }
 
 

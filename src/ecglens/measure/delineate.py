@@ -46,7 +46,7 @@ P_MIN_AMP_MV = 0.04
 T_MIN_AMP_MV = 0.04
 IRREGULAR_RR = 0.08  # rr_irregularity above this: irregular rhythm
 # the P-absence logistic model (p_wave_present) is data: weights/measure/p-presence.json, written
-# by benchmarks/train_measure_p_presence.py, read by p_absence_model
+# by training/train_measure_p_presence.py, read by p_absence_model
 P_REACH_S = 0.05  # trapezium bound before the steepest rise of the P wave
 P_OFF_REACH_S = 0.09  # and after its steepest fall
 P_LEAD_MIN_FRACTION = 0.2  # leads whose P is this fraction of the largest give a lead onset
@@ -357,7 +357,7 @@ def p_wave_present(amp: float, repro: float | None, irregularity: float, rr_cv: 
     locked to the QRS, so they average out of the median beat and correlate poorly with single
     beats, and the ventricular rhythm is irregular. Fit on PTB-XL folds 1–8 (AFIB against sinus
     rhythm), threshold at 1 % of sinus records called P-less there
-    (``benchmarks/train_measure_p_presence.py``). With too few beats to check reproducibility,
+    (``training/train_measure_p_presence.py``). With too few beats to check reproducibility,
     an irregular rhythm means no P wave is claimed.
     """
     if amp < P_MIN_AMP_MV:
@@ -373,7 +373,7 @@ def p_wave_present(amp: float, repro: float | None, irregularity: float, rr_cv: 
 def p_absence_model() -> tuple[tuple[float, ...], float, float]:
     """(coefficients, intercept, logit threshold) of the P-absence model: the P wave is absent
     where intercept + coefficients · p_presence_features >= threshold. Read once from the shipped
-    ``weights/measure/p-presence.json`` (benchmarks/train_measure_p_presence.py)."""
+    ``weights/measure/p-presence.json`` (training/train_measure_p_presence.py)."""
     doc = read_json("p-presence.json")
     try:
         model = (tuple(float(c) for c in doc["coef"]), float(doc["intercept"]),

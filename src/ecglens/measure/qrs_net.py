@@ -8,7 +8,7 @@ the QRS probability crosses 1/2, combined across leads as LUDB's reference is (s
 onset, second-latest offset).
 
 Two members are shipped, one trained on the odd and one on the even LUDB records 1-140
-(``benchmarks/train_measure_qrs_net.py`` trains them and writes the weights,
+(``training/train_measure_qrs_net.py`` trains them and writes the weights,
 ``weights/measure/qrs-unet.npz``, whose SHA-256 is checked on load: see ``artefacts``). A
 measurement uses the first (odd) member: one net trained on 70 records, which is what the
 benchmark evaluates when it measures each LUDB record with the member that did not see it

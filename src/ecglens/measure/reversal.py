@@ -10,12 +10,12 @@ The features encode exactly these relations (net P/QRS/T areas of the limb leads
 each limb lead with V1, V5, V6; for each adjacent chest pair the change in neighbour similarity
 and R/S progression if the pair were swapped back). Two logistic models weigh them: a softmax
 over {none, LA/RA, LA/LL, RA/LL} and a binary model for adjacent chest-lead pairs. They were fit
-on PTB-XL folds 1–8 with simulated swaps (benchmarks/train_measure_reversal.py). LA/LL, which
+on PTB-XL folds 1–8 with simulated swaps (training/train_measure_reversal.py). LA/LL, which
 leaves a plausible ECG and which the linear score finds poorly, is scored by boosted trees on the
-same limb features (benchmarks/train_measure_reversal_lall.py), evaluated with numpy by
+same limb features (training/train_measure_reversal_lall.py), evaluated with numpy by
 ``ecglens.trees``. The decision thresholds share one specificity, set on other folds 1–8 records
 so that 1 % of correctly wired ECGs get a flag from any of the eight detectors
-(benchmarks/calibrate_measure_reversal.py); fold 9 is the evaluation.
+(training/calibrate_measure_reversal.py); fold 9 is the evaluation.
 
 The trained parameters are data files in ``ecglens/weights/measure/`` (``reversal-linear.npz``,
 ``reversal-lall-trees.npz``, ``reversal-thresholds.json``), each written by its trainer and

@@ -1,7 +1,7 @@
 """Run one training job from a JSON config: ``python -m ecglens.train.run CONFIG DATA OUT``.
 
 DATA is a PTB-XL folder, a training pack, or a cached ``.npz`` of a training set. Used by
-``ecglens train`` and by the parallel launcher in ``scripts/``.
+``ecglens train`` and by the parallel launcher ``training/train_gpu.py``.
 """
 
 from __future__ import annotations
