@@ -17,7 +17,7 @@ from ecglens.cli.serve import add_store_options, settings_from
 from ecglens.exceptions import EcglensError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="check the service's audit log (hash chain)",
                        description=__doc__.split("\n\n")[0])
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -49,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("convert", help="convert an ECG file to WFDB, EDF+, CSV or NumPy")
     p.add_argument("input", help="ECG file in any supported format")
     p.add_argument("output", help="output path (WFDB: base name or .hea)")

@@ -9,7 +9,7 @@ import sys
 from ecglens.cli.serve import add_store_options, open_service
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("db", help="create or migrate the service database")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     up = actions.add_parser("upgrade", help="bring the schema to the newest version")

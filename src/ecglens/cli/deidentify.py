@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "deidentify",
         help="write a de-identified copy of an ECG file or of every ECG file in a directory",

@@ -51,7 +51,7 @@ def _num(x: float | None, spec: str = ".3f") -> str:
     return "—" if x is None else format(x, spec)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("evaluate", help="score the diagnostic model on PTB-XL folds")
     p.add_argument("ptbxl_dir", help="PTB-XL folder in the official layout")
     p.add_argument("--task", required=True, choices=TASKS)

@@ -16,7 +16,7 @@ from ecglens.cli.common import _wfdb_companions, expand_inputs, print_json, prog
 from ecglens.cli.serve import add_store_options, open_service
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="bulk-import ECG files into the service's store",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("path", help="a folder (searched recursively) or one file")

@@ -73,11 +73,11 @@ def _run(args: argparse.Namespace) -> int:
             "errors": [{"file": str(f), "error": e} for f, e in failed],
         })
     else:
-        for f, info, err in results:
+        for f, rec, err in results:
             name = rel(f, args.path)
-            if info:
-                print(f"{name}\t{info['format']}\t{len(info['leads'])} leads\t"
-                      f"{info['sampling_rate_hz']:g} Hz\t{info['duration_s']:.2f} s")
+            if rec:
+                print(f"{name}\t{rec['format']}\t{len(rec['leads'])} leads\t"
+                      f"{rec['sampling_rate_hz']:g} Hz\t{rec['duration_s']:.2f} s")
             else:
                 print(f"{name}\tERROR\t{err}")
     for f, err in failed:
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("info", help="describe an ECG file or every ECG file in a directory")
     p.add_argument("path", help="ECG file or directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")

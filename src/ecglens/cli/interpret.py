@@ -145,7 +145,9 @@ def _run(args: argparse.Namespace) -> int:
     results, is_dir = run_many(
         args.path, lambda f: {"r": _one(args, predictor, f, names)}, desc="interpreting")
     if not is_dir:
-        r = results[0][1]["r"]  # type: ignore[index]
+        first = results[0][1]
+        assert first is not None  # run_many raises for a single file that fails
+        r = first["r"]
         if args.json:
             print_json(r.model_dump(mode="json"))
         else:
@@ -171,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("interpret", help="findings, measurements and explanations; PDF/PNG/FHIR "
                        "reports")
     p.add_argument("path", help="ECG file or directory of ECG files")

@@ -12,7 +12,7 @@ from ecglens.cli.serve import add_store_options, open_service
 from ecglens.exceptions import EcglensError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("keys", help="create, list and revoke API keys of the service")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key for a user; prints it once")

@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("measure", help="measure intervals, QTc, axes, signal quality and lead reversal")
     p.add_argument("path", help="ECG file or directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -47,7 +47,9 @@ def _run(args: argparse.Namespace) -> int:
     results, is_dir = run_many(args.file, lambda f: {"p": predictor.predict(read(f))},
                                desc="predicting")
     if not is_dir:
-        pred = results[0][1]["p"]  # type: ignore[index]  # run_many raises for a single file
+        first = results[0][1]
+        assert first is not None  # run_many raises for a single file that fails
+        pred = first["p"]
         if args.json:
             print_json(pred.model_dump(mode="json"))
         else:
@@ -72,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("predict", help="run the shipped diagnostic model on an ECG file or on "
                        "every ECG file in a directory")
     p.add_argument("file", metavar="path", help="ECG file in any supported format, or directory")

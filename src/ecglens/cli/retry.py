@@ -18,7 +18,7 @@ from ecglens.cli.serve import add_store_options, open_service
 from ecglens.exceptions import EcglensError, NotRetryable
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("retry", help="queue failed ECGs of the service again",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("ids", nargs="*", type=int, metavar="ID", help="ECG ids to queue again")

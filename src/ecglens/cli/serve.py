@@ -54,7 +54,7 @@ def open_service(args: argparse.Namespace, **extra: Any) -> Iterator[Service]:
         svc.close()
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the API, the web viewer and the processing queue",
                        description=__doc__.split("\n\n")[0])
     add_store_options(p)

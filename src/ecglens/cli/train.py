@@ -44,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train a diagnostic network on PTB-XL (folds 1-8)")
     p.add_argument("data", help="PTB-XL folder (official layout) or a training pack")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log, card); an "

@@ -12,7 +12,7 @@ from ecglens.exceptions import EcglensError
 from ecglens.serve.security import ROLES
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("users", help="create and list users of the service")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="create a user (the first admin, say)")

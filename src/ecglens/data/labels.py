@@ -17,6 +17,7 @@ IEEE JBHI 2021 (code: helme/ecg_ptbxl_benchmarking, ``utils.compute_label_aggreg
 from __future__ import annotations
 
 import ast
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -24,7 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ecglens.exceptions import DataError
-from ecglens.models.layout import LABEL_TASKS, PHENOTYPE_TASKS, TASKS  # noqa: F401 (re-exported)
+# re-exported: the label tasks are read from here by the research code
+from ecglens.models.layout import LABEL_TASKS as LABEL_TASKS
+from ecglens.models.layout import PHENOTYPE_TASKS as PHENOTYPE_TASKS
+from ecglens.models.layout import TASKS as TASKS
 
 #: the benchmark's setting (``experiments`` in reproduce_results.py)
 BENCHMARK_MIN_SAMPLES = 0
@@ -95,7 +99,7 @@ def multi_hot(per_record: Sequence[Sequence[str]], names: Sequence[str]) -> np.n
     return y
 
 
-def read_statements(path: object) -> pd.DataFrame:
+def read_statements(path: str | os.PathLike[str]) -> pd.DataFrame:
     """``scp_statements.csv`` indexed by statement key."""
     try:
         df = pd.read_csv(path, index_col=0)

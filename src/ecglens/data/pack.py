@@ -47,13 +47,14 @@ def build_pack(ptbxl_root: str | Path, dest: str | Path, *, folds: list[int],
     root = Path(ptbxl_root)
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
         shutil.copyfile(root / name, dest / name)
-    meta: dict[str, object] = {"version": PACK_VERSION, "step_uv": step_uv, "folds": {}}
+    fold_meta: dict[str, object] = {}
+    meta: dict[str, object] = {"version": PACK_VERSION, "step_uv": step_uv, "folds": fold_meta}
     for fold in folds:
         db = read_database(root, folds=[fold])
         x = read_signals(root, db)[:, :, list(INDEPENDENT_INDEX)].astype(np.int64)
         q = np.round(x / step_uv).astype(np.int64)
         (dest / f"fold{fold}.bin").write_bytes(_encode(q))
-        meta["folds"][str(fold)] = {"records": len(db), "ecg_ids": db["ecg_id"].tolist()}
+        fold_meta[str(fold)] = {"records": len(db), "ecg_ids": db["ecg_id"].tolist()}
     (dest / "pack.json").write_text(json.dumps(meta))
     return dest
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def available_folds(root: str | Path, *, sampling_rate: int = 100) -> list[int]:
     out = []
     for fold, part in df.groupby("strat_fold"):
         if all((Path(root) / f"{name}.dat").is_file() for name in part[col]):
-            out.append(int(fold))
+            out.append(int(cast(int, fold)))  # strat_fold is an integer column
     return out
 
 

@@ -81,7 +81,8 @@ def load_outputs(predictor: Predictor, source: Path, folds: list[int],
     outs = member_outputs(predictor, data)
     if use_cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, **outs)
+        arrays: dict[str, Any] = outs  # savez's stub checks **arrays against allow_pickle: bool
+        np.savez(cache, **arrays)
     return data, outs
 
 

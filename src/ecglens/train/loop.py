@@ -11,6 +11,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,8 @@ def train_member(cfg: TrainConfig, data: TrainingSet, out_dir: str | Path, *,
     y = torch.from_numpy(train.targets).to(dev)
     m = torch.from_numpy(train.mask).to(dev)
     layout = data.layout
-    net = create_model(cfg.arch, num_classes=layout.n_outputs, **cfg.model_kwargs).to(dev)
+    options: dict[str, Any] = dict(cfg.model_kwargs)  # architecture options
+    net = create_model(cfg.arch, num_classes=layout.n_outputs, **options).to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = x.shape[0]
     steps_per_epoch = max(1, n // cfg.batch_size)  # drop the last partial batch (BN)
