@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from scipy import signal as sps
@@ -20,7 +21,8 @@ Design = tuple[np.ndarray, np.ndarray]  # second-order sections and their step-r
 
 
 @lru_cache(maxsize=64)
-def _butter(order: int, cutoff: tuple[float, ...], btype: str, fs: float) -> Design:
+def _butter(order: int, cutoff: tuple[float, ...],
+            btype: Literal["highpass", "lowpass", "bandpass"], fs: float) -> Design:
     wn = cutoff[0] if len(cutoff) == 1 else list(cutoff)
     sos = sps.butter(order, wn, btype=btype, fs=fs, output="sos")
     return sos, sps.sosfilt_zi(sos)
@@ -109,8 +111,10 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         raise ECGSignalError(f"cannot resample from {fs_in:g} Hz to {fs_out:g} Hz")
     x = np.asarray(x)
     h = _poly_fir(ratio.numerator, ratio.denominator)
-    return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0,
-                             window=h.astype(x.dtype) if x.dtype.kind in "fc" else h)
+    taps = h.astype(x.dtype) if x.dtype.kind in "fc" else h
+    # scipy-stubs type window as a window name only; scipy also takes the FIR taps as an array
+    return sps.resample_poly(  # type: ignore[call-overload]
+        x, ratio.numerator, ratio.denominator, axis=0, window=taps)
 
 
 @lru_cache(maxsize=32)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from ecglens.signal.filters import highpass
-from ecglens.signal.results import LeadQuality, Quality
+from ecglens.signal.results import LeadQuality, Quality, Verdict
 
 __all__ = ["VERDICT_ORDER", "lead_quality", "record_quality"]
 
@@ -26,7 +26,7 @@ CLIP_FRACTION_LIMITED = 0.005
 CLIP_FRACTION_BAD = 0.05
 
 
-def _worst(a: str, b: str) -> str:
+def _worst(a: Verdict, b: Verdict) -> Verdict:
     return a if VERDICT_ORDER[a] >= VERDICT_ORDER[b] else b
 
 
@@ -69,7 +69,8 @@ def lead_quality(
     pp = lo_hi[1] - lo_hi[0]
     # what the 0.5 Hz high-pass removed is the baseline wander (plus the DC offset)
     wander = x - hp
-    wander_pp = (wander.max(axis=0) - wander.min(axis=0)) if x.shape[0] > fs else np.zeros(x.shape[1])
+    wander_pp = ((wander.max(axis=0) - wander.min(axis=0)) if x.shape[0] > fs
+                 else np.zeros(x.shape[1]))
     # content above ~40 Hz: what a centred 12 ms moving average removes (a box filter is
     # zero-phase and ten times cheaper than a second IIR pass over the record)
     hf = hp - uniform_filter1d(hp, size=max(round(0.0125 * fs), 1), axis=0, mode="nearest")
@@ -85,7 +86,8 @@ def lead_quality(
 
     out: list[LeadQuality] = []
     for j, name in enumerate(leads):
-        verdict, problems = "acceptable", []
+        verdict: Verdict = "acceptable"
+        problems: list[str] = []
         if nan_fraction[j] > 0.2:
             verdict, problems = "unacceptable", [f"{nan_fraction[j]:.0%} of samples missing"]
         elif pp[j] < FLAT_PP_MV:
@@ -121,7 +123,7 @@ def record_quality(
 ) -> Quality:
     """Record-level verdict: unacceptable if half the leads are unusable or there are no beats."""
     reasons = list(extra or [])
-    verdict = "acceptable"
+    verdict: Verdict = "acceptable"
     bad = [lq.lead for lq in leads if lq.verdict == "unacceptable"]
     limited = [lq.lead for lq in leads if lq.verdict == "limited"]
     if duration_s < 2.5:

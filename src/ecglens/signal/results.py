@@ -10,20 +10,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["LeadQuality", "Quality"]
+__all__ = ["LeadQuality", "Quality", "Verdict"]
+
+Verdict = Literal["acceptable", "limited", "unacceptable"]
 
 
 class LeadQuality(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lead: str
-    verdict: Literal["acceptable", "limited", "unacceptable"]
+    verdict: Verdict
     problems: list[str] = []  # e.g. "flat line / lead off", "clipping", "baseline wander"
 
 
 class Quality(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    verdict: Literal["acceptable", "limited", "unacceptable"]
+    verdict: Verdict
     reasons: list[str] = []
     leads: list[LeadQuality] = []

@@ -78,7 +78,7 @@ def detect_rpeaks(
     out = [int(cand[0])]
     last_h = min(h[0], typical)
     t_window = int(0.36 * fs)
-    for c, hc in zip(cand[1:], h[1:]):
+    for c, hc in zip(cand[1:], h[1:], strict=True):
         if c - out[-1] < t_window and hc < 0.4 * last_h:
             continue
         out.append(int(c))
