@@ -120,14 +120,14 @@ def _empty(ecg_fs: float, n_leads: int, leads: tuple[str, ...], quality: Quality
            reason: str) -> Analysis:
     names = [f for f in Measurements.model_fields if f != "not_measured"]
     return Analysis(
-        measurements=Measurements(not_measured={k: reason for k in names}),
+        measurements=Measurements(not_measured=dict.fromkeys(names, reason)),
         quality=quality,
         lead_reversal=LeadReversal(),
         rpeaks=np.zeros(0, dtype=np.int64),
         beat_types=[],
         median_beats=np.zeros((n_leads, 0)),
         median_r_index=0,
-        fiducials={k: None for k in ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")},
+        fiducials=dict.fromkeys(("p_on", "p_off", "qrs_on", "qrs_off", "t_off")),
         rr_irregular=False,
         p_waves_present=False,
         leads=leads,
@@ -268,15 +268,17 @@ def _measurements(fid: Fiducials, med: np.ndarray, leads: tuple[str, ...], fs: f
     ms = 1000.0 / fs
     out: dict[str, float | None] = {}
     why: dict[str, str] = {}
-    out["rr_ms"] = rr_s * 1000.0
+    rr_ms = rr_s * 1000.0
+    out["rr_ms"] = rr_ms
     out["heart_rate_bpm"] = 60.0 / rr_s
     if fid.qrs_on is not None and fid.qrs_off is not None:
         out["qrs_ms"] = (fid.qrs_off - fid.qrs_on) * ms
     else:
         why["qrs_ms"] = fid.reasons.get("qrs", "QRS not delineated")
     if fid.qrs_on is not None and fid.t_off is not None:
-        out["qt_ms"] = (fid.t_off - fid.qrs_on) * ms
-        out.update(qtc(out["qt_ms"], out["rr_ms"]))
+        qt_ms = (fid.t_off - fid.qrs_on) * ms
+        out["qt_ms"] = qt_ms
+        out.update(qtc(qt_ms, rr_ms))
     else:
         r = fid.reasons.get("t", fid.reasons.get("qrs", "T wave end not found"))
         for k in ("qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "qtc_framingham_ms",
@@ -289,20 +291,21 @@ def _measurements(fid: Fiducials, med: np.ndarray, leads: tuple[str, ...], fs: f
         why.update(dict.fromkeys(P_FIELDS, fid.reasons.get("p", "P wave not found")))
 
     names = list(leads)
-    have = "I" in names and "aVF" in names and usable[names.index("I")] and usable[names.index("aVF")]
+    have = ("I" in names and "aVF" in names
+            and usable[names.index("I")] and usable[names.index("aVF")])
     if not have:
         for k in ("p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
             why[k] = "leads I and aVF are needed for the frontal axis"
-    elif fid.qrs_on is not None:
+    elif fid.qrs_on is not None and fid.qrs_off is not None:  # delineated together
         i_, f_ = med[names.index("I")], med[names.index("aVF")]
         pr = slice(max(fid.qrs_on - int(0.016 * fs), 0), max(fid.qrs_on - int(0.004 * fs), 1))
         bi, bf = float(np.median(i_[pr])), float(np.median(f_[pr]))
-        windows = {"qrs_axis_deg": (fid.qrs_on, fid.qrs_off)}
+        windows: dict[str, tuple[int, int]] = {"qrs_axis_deg": (fid.qrs_on, fid.qrs_off)}
         if fid.t_off is not None and fid.qrs_off is not None:
             windows["t_axis_deg"] = (fid.qrs_off, fid.t_off)
         else:
             why["t_axis_deg"] = why.get("qt_ms", "T wave not delineated")
-        if fid.p_present and fid.p_on is not None:
+        if fid.p_present and fid.p_on is not None and fid.p_off is not None:
             windows["p_axis_deg"] = (fid.p_on, fid.p_off)
         for k, (a, b) in windows.items():
             ax = frontal_axis(net_area(i_, a, b, bi), net_area(f_, a, b, bf))

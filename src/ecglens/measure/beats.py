@@ -98,7 +98,8 @@ def _pair_correlation(x: np.ndarray, r: np.ndarray, half: int, fs: float) -> np.
                 wi = _windows(x, r[i : i + 1] + shift, half, half).reshape(-1)
                 ok = ~np.isnan(wi)
                 if ok.sum() >= w.shape[1] // 2:
-                    best = np.maximum(best, np.nan_to_num(_corr_rows(np.nan_to_num(w[:, ok]), wi[ok])))
+                    corr = _corr_rows(np.nan_to_num(w[:, ok]), wi[ok])
+                    best = np.maximum(best, np.nan_to_num(corr))
             c[i] = c[:, i] = best
     c = np.nan_to_num(c)
     np.fill_diagonal(c, 1.0)

@@ -52,7 +52,8 @@ P_OFF_REACH_S = 0.09  # and after its steepest fall
 P_LEAD_MIN_FRACTION = 0.2  # leads whose P is this fraction of the largest give a lead onset
 P_LEAD_WEIGHT = 0.4  # weight of the second-earliest lead onset against the spatial onset
 P_LEAD_HALF_S = 0.07  # each lead's P apex is sought this far either side of the spatial apex
-GAP_S = 0.025  # a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
+# a dip of the velocity shorter than this does not end the QRS (notched wide complexes)
+GAP_S = 0.025
 PACED_QRS_DELAY_S = 0.006  # paced QRS onset: no earlier than this after the bridged spike
 BEAT_WEIGHT = 0.5  # weight of the median of single-beat QRS boundaries against the median beat's
 NET_WEIGHT = 0.5  # weight of the learned QRS boundaries (qrs_net) against the rule's

@@ -64,7 +64,8 @@ def reference_intervals(
     gap = int(0.1 * fs)
     qrs = [_edges(g, rule) + (int(np.median(g[:, 2])),) for g in _group(waves["qrs"][0], gap)]
     ps = [_edges(g, rule) + (int(np.median(g[:, 2])),) for g in _group(waves["p"][0], gap)]
-    ts = [_edges(g, rule) + (int(np.median(g[:, 2])),) for g in _group(waves["t"][0], int(0.15 * fs))]
+    ts = [_edges(g, rule) + (int(np.median(g[:, 2])),)
+          for g in _group(waves["t"][0], int(0.15 * fs))]
     vals: dict[str, list[float]] = {"p_duration_ms": [], "pr_ms": [], "qrs_ms": [], "qt_ms": []}
     ms = 1000.0 / fs
     for k, (qon, qoff, qpk) in enumerate(qrs):

@@ -24,8 +24,10 @@ checked against its recorded SHA-256 (``artefacts``) when first used.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 import numpy as np
 
@@ -82,10 +84,17 @@ def _windows(fid: dict[str, int | None], fs: float, n: int) -> dict[str, tuple[i
     w = {"qrs": (qon, max(qoff, qon + 1))}
     toff = fid.get("t_off") or min(qoff + int(0.3 * fs), n)
     w["t"] = (qoff, max(toff, qoff + 1))
-    if fid.get("p_on") is not None and fid.get("p_off") is not None:
-        w["p"] = (int(fid["p_on"]), max(int(fid["p_off"]), int(fid["p_on"]) + 1))  # type: ignore[arg-type]
+    p_on, p_off = fid.get("p_on"), fid.get("p_off")
+    if p_on is not None and p_off is not None:
+        w["p"] = (int(p_on), max(int(p_off), int(p_on) + 1))
     w["qrst"] = (qon, w["t"][1])
     return w
+
+
+def _qrs_on(fid: dict[str, int | None]) -> int:
+    qon = fid["qrs_on"]
+    assert qon is not None  # checked by the callers
+    return int(qon)
 
 
 def _baseline(med: np.ndarray, qon: int, fs: float) -> np.ndarray:
@@ -108,8 +117,8 @@ def fit_chest_to_limb(meds: list[np.ndarray], fids: list[dict[str, int | None]],
     in a way a swap changes, so the chest leads predict what I and II *should* look like.
     """
     xs, ys = [], []
-    for med, fid in zip(meds, fids):
-        x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
+    for med, fid in zip(meds, fids, strict=True):
+        x = med - _baseline(med, _qrs_on(fid), fs)
         a, b = _windows(fid, fs, x.shape[1])["qrst"]
         xs.append(np.c_[x[6:12, a:b].T, np.ones(b - a)])
         ys.append(x[:2, a:b].T)
@@ -132,7 +141,7 @@ def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float,
     """44 features of the 12 standard leads' median beats (12 × samples, mV)."""
     if coef is None:
         coef = _linear()["CHEST_TO_LIMB"]
-    x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
+    x = med - _baseline(med, _qrs_on(fid), fs)
     w = _windows(fid, fs, x.shape[1])
     feats: list[float] = []
     for wave in ("p", "qrs", "t"):
@@ -152,7 +161,7 @@ def limb_features(med: np.ndarray, fid: dict[str, int | None], fs: float,
 
 def chest_features(med: np.ndarray, fid: dict[str, int | None], fs: float) -> np.ndarray:
     """(5 pairs × 10) features, one row per adjacent chest-lead pair V1/V2 … V5/V6."""
-    x = med - _baseline(med, int(fid["qrs_on"]), fs)  # type: ignore[arg-type]
+    x = med - _baseline(med, _qrs_on(fid), fs)
     w = _windows(fid, fs, x.shape[1])
     v = x[6:12]
     a, b = w["qrst"]
@@ -265,11 +274,17 @@ def reversal_scores(med: np.ndarray, fid: dict[str, int | None], fs: float) -> d
     return scores
 
 
+class _Fiducials(Protocol):
+    """The measurement stage's fiducials (``delineate.Fiducials``), in samples."""
+
+    def as_dict(self) -> dict[str, int | None]: ...
+
+
 def detect_reversal(
-    med: np.ndarray, leads: tuple[str, ...], fid: object, fs: float
+    med: np.ndarray, leads: tuple[str, ...], fid: _Fiducials | Mapping[str, int | None], fs: float
 ) -> LeadReversal:
     """Score every tested swap; name the most likely one if it passes its threshold."""
-    f = fid.as_dict() if hasattr(fid, "as_dict") else dict(fid)  # type: ignore[call-overload]
+    f = dict(fid) if isinstance(fid, Mapping) else fid.as_dict()
     if tuple(leads) != STANDARD_LEADS or f.get("qrs_on") is None or f.get("qrs_off") is None:
         return LeadReversal()
     if not np.isfinite(med).all():
