@@ -22,15 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
 from ecglens.data.labels import LABEL_TASKS
+from ecglens.data.training_set import load_training_set
 from ecglens.models import create_model, load_predictor
 from ecglens.record import ECG, STANDARD_LEADS
 from ecglens.train.config import TrainConfig
-from ecglens.data.training_set import load_training_set
 from ecglens.train.loop import multitask_loss
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _best(fn, repeats: int) -> float:

@@ -34,9 +34,9 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
+from tests.helpers.serve_process import Server, cli
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from serve_process import Server, cli
 
 MIX = [("upload", 0.15), ("worklist", 0.25), ("detail", 0.25), ("signal", 0.15),
        ("fhir", 0.08), ("overread", 0.07), ("version", 0.05)]

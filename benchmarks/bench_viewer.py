@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.serve_process import Server, cli
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from serve_process import Server, cli
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

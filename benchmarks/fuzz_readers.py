@@ -18,22 +18,20 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
-import sys
 import tempfile
 import time
 import zlib
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from io_seeds import (  # the tests folder is not a package: on sys.path above
+from tests.helpers.io_seeds import (
     ALL_FORMATS,
     all_seed_records,
     mutant_corpus,
     read_in_subprocess,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BATCH = 150  # mutants written and read at a time (the oversized-token ones are 4 MB each)
 

@@ -2,7 +2,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+
+from tests.helpers.cli import run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_main
 from pypdf import PdfReader
 
 from ecglens.report.fhir import parse
+from tests.helpers.cli import run_main
 
 
 def _tree(tmp_path: Path, formats_dir: Path) -> Path:

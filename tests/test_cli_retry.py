@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_main
 
 from ecglens.serve.service import Service
 from ecglens.serve.settings import Settings
 from ecglens.serve.tables import AuditEvent, Ecg, Job
 from ecglens.serve.worker import MAX_ATTEMPTS, requeue_interrupted
+from tests.helpers.cli import run_main
 
 
 def _interrupted(data: Path, name: str) -> int:

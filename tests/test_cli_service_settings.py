@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_helpers import run_main
-from serve_process import free_port
+
+from tests.helpers.cli import run_main
+from tests.helpers.serve_process import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a long enough password"

@@ -10,11 +10,11 @@ import edfio
 import numpy as np
 import pydicom
 import pytest
-from cli_helpers import run_cli, run_main
 from pydicom.data import get_testdata_file
 
 from ecglens.io import read
 from ecglens.io.deidentify import DeidOptions, deidentify
+from tests.helpers.cli import run_cli, run_main
 
 DICOM = Path(get_testdata_file("waveform_ecg.dcm"))
 #: identifying values present in pydicom's real ECG file

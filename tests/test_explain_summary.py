@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from _interp_fixtures import example_ecg, st_attribution
 
 from ecglens.explain.attribution import attribute
 from ecglens.explain.summary import NO_P, SEGMENTS, beat_windows, lead_ranges, summarise
+from tests.helpers.interp_fixtures import example_ecg, st_attribution
 
 
 def test_lead_ranges_follow_standard_order_and_name_territories() -> None:

@@ -1,10 +1,10 @@
 import json
 
-from _interp_fixtures import example_ecg, example_interpretation
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.observation import Observation
 
 from ecglens.report.fhir import LOINC, MEASUREMENT_LOINC, SNOMED, parse, to_json
+from tests.helpers.interp_fixtures import example_ecg, example_interpretation
 
 
 def _resources(text: str) -> list[dict]:

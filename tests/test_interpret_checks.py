@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _interp_fixtures import example_ecg
 
 from ecglens.explain.summary import NO_P
 from ecglens.interpret.abstain import lead_checks, quality_checks, signal_checks
@@ -12,6 +11,7 @@ from ecglens.interpret.labels import CATEGORY_ORDER, STATEMENTS, priority_key, s
 from ecglens.measure.analysis import analyze
 from ecglens.measure.results import Measurements
 from ecglens.record import ECG, STANDARD_LEADS, make_ecg
+from tests.helpers.interp_fixtures import example_ecg
 
 
 def test_every_ptbxl_statement_has_a_label_category_and_priority(data_dir: Path) -> None:

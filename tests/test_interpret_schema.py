@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from _interp_fixtures import example_ecg, example_interpretation
 from ecglens.interpret.result import SCHEMA_VERSION, Interpretation
 from ecglens.measure import analysis
+from tests.helpers.interp_fixtures import example_ecg, example_interpretation
 
 
 def test_the_measurement_report_travels_and_the_mirrors_match() -> None:

@@ -19,7 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_seeds import (
+
+from ecglens.cli import main as cli_main
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import registry
+from tests.helpers.io_seeds import (
     ALL_FORMATS,
     EXTENSION,
     XML_FORMATS,
@@ -28,10 +32,6 @@ from io_seeds import (
     memory_cap,
     require_reader,
 )
-
-from ecglens.cli import main as cli_main
-from ecglens.exceptions import ECGFormatError
-from ecglens.io import registry
 
 CUT_FRACTIONS = (0.002, 0.01, 0.03, 0.1, 0.2, 0.3, 0.45, 0.5, 0.6, 0.75, 0.9, 0.97, 0.995)
 CUT_BYTES = (1, 8, 20, 64, 131, 200, 300, 1000)

@@ -47,7 +47,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
-from io_seeds import (
+
+from ecglens.cli.info import summarize
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import registry
+from tests.helpers.io_seeds import (
     ALL_FORMATS,
     XML_FORMATS,
     copy_record,
@@ -57,10 +61,6 @@ from io_seeds import (
     require_reader,
     seed_records,
 )
-
-from ecglens.cli.info import summarize
-from ecglens.exceptions import ECGFormatError
-from ecglens.io import registry
 
 #: examples per format (total 1,170); fewer for Philips, whose pure-Python XLI decompression
 #: costs ~0.7 s per intact file. About 40 s on 2 busy cores.

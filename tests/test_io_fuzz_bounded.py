@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_seeds import (
+
+from ecglens.record import ECG
+from tests.helpers.io_seeds import (
     ALL_FORMATS,
     PER_FILE_SECONDS,
     all_seed_records,
@@ -31,8 +33,6 @@ from io_seeds import (
     read_in_subprocess,
     require_reader,
 )
-
-from ecglens.record import ECG
 
 PER_FORMAT = int(os.environ.get("ECGLENS_FUZZ_CORPUS", "30"))
 

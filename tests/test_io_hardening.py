@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_seeds import all_seed_records, copy_record, fix_scp_crcs, memory_cap
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io import registry, validate, xli, xmlsafe
@@ -32,6 +31,7 @@ from ecglens.io.limits import (
     MAX_WFDB_SKEW_FRAMES,
     MAX_XML_TOKEN_BYTES,
 )
+from tests.helpers.io_seeds import all_seed_records, copy_record, fix_scp_crcs, memory_cap
 
 #: address space a hostile read may add to the test process: the old code needed gigabytes
 TIGHT = 768 * 2**20

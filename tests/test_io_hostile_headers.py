@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_seeds import (
+
+from ecglens.exceptions import ECGFormatError
+from ecglens.io import registry
+from tests.helpers.io_seeds import (
     ALL_FORMATS,
     all_seed_records,
     copy_record,
@@ -20,9 +23,6 @@ from io_seeds import (
     memory_cap,
     require_reader,
 )
-
-from ecglens.exceptions import ECGFormatError
-from ecglens.io import registry
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _interp_fixtures import example_ecg, example_interpretation
 from matplotlib.image import imread
 from pypdf import PdfReader
 
 from ecglens.report.pages import write_pdf, write_png
 from ecglens.report.paper import display_filter
+from tests.helpers.interp_fixtures import example_ecg, example_interpretation
 
 
 @pytest.fixture(scope="module")

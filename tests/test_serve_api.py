@@ -5,72 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from ecglens.interpret.result import Interpretation
 from ecglens.io import read
-from ecglens.serve.app import create_app
-from ecglens.serve.service import Service
-from ecglens.serve.settings import Settings
-from ecglens.serve.worker import Worker
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Clinic:
-    client: TestClient
-    service: Service
-    keys: dict[str, str]  # role -> API key
-
-    def h(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[role]}"}
-
-    def process(self) -> int:
-        return Worker(self.service, "test").drain()
-
-    def upload(self, path: Path, role: str = "technician", **params: object):  # type: ignore[no-untyped-def]
-        files = [("file", (p.name, p.read_bytes())) for p in _record_files(path)]
-        return self.client.post("/api/v1/ecgs", files=files, headers=self.h(role),
-                                params=params)
-
-    def audit(self, **filters: object) -> list[dict[str, object]]:
-        r = self.client.get("/api/v1/audit", headers=self.h("admin"), params=filters)
-        assert r.status_code == 200
-        return r.json()  # type: ignore[no-any-return]
-
-
-def _record_files(path: Path) -> list[Path]:
-    if path.suffix == ".hea":
-        return [path, *sorted(p for p in path.parent.glob(path.stem + ".*")
-                              if p.suffix in (".mat", ".dat"))]
-    return [path]
-
-
-def _make_clinic(db_url: str, data_dir: Path, **settings: object) -> Iterator[Clinic]:
-    from ecglens.serve import accounts
-
-    app = create_app(Settings(data_dir=data_dir, db_url=db_url, **settings),  # type: ignore[arg-type]
-                     workers=0)
-    with TestClient(app) as client:
-        svc: Service = app.state.service
-        keys = {}
-        with svc.session() as s:
-            for role in ("technician", "clinician", "admin"):
-                accounts.create_user(s, f"{role}1", role, PASSWORD)
-                keys[role] = accounts.create_key(s, f"{role}1", "test")[1]
-        yield Clinic(client, svc, keys)
+from tests.helpers.clinic import PASSWORD, Clinic, make_clinic
 
 
 @pytest.fixture
 def clinic(db_url: str, tmp_path: Path) -> Iterator[Clinic]:
-    yield from _make_clinic(db_url, tmp_path / "data")
+    yield from make_clinic(db_url, tmp_path / "data")
 
 
 @pytest.fixture
@@ -151,7 +99,7 @@ def test_repeated_failed_logins_lock_the_name(clinic: Clinic) -> None:
 
 
 def test_cors_only_for_named_origins(db_url: str, tmp_path: Path) -> None:
-    for clinic in _make_clinic(db_url, tmp_path / "data",
+    for clinic in make_clinic(db_url, tmp_path / "data",
                                cors_origins=("https://ehr.example",)):
         ok = clinic.client.options("/api/v1/ecgs", headers={
             "Origin": "https://ehr.example", "Access-Control-Request-Method": "GET"})
@@ -184,7 +132,7 @@ def test_upload_is_idempotent_by_content(clinic: Clinic, challenge: Path) -> Non
 
 def test_upload_refuses_junk_empty_and_oversized(db_url: str, tmp_path: Path,
                                                  formats_dir: Path) -> None:
-    for clinic in _make_clinic(db_url, tmp_path / "data", max_upload_mb=0.5):
+    for clinic in make_clinic(db_url, tmp_path / "data", max_upload_mb=0.5):
         c, h = clinic.client, clinic.h("technician")
         r = c.post("/api/v1/ecgs", files={"file": ("notes.txt", b"hello, this is no ECG\n")},
                    headers=h)
@@ -408,7 +356,7 @@ def test_deidentify_on_ingest_and_no_patient_data_in_logs(
         db_url: str, tmp_path: Path, aecg: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert b"Clark" in aecg.read_bytes()
     caplog.set_level(logging.DEBUG)
-    for clinic in _make_clinic(db_url, tmp_path / "data", deidentify=True):
+    for clinic in make_clinic(db_url, tmp_path / "data", deidentify=True):
         r = clinic.client.post("/api/v1/ecgs", content=aecg.read_bytes(),
                                params={"filename": "Clark_subject1.xml"},
                                headers=clinic.h("technician"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import run_cli
+from tests.helpers.cli import run_cli
 
 
 def test_users_keys_import(tmp_path: Path, formats_dir: Path) -> None:

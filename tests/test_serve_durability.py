@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from serve_process import Server, cli
 
 from ecglens.serve.worker import MAX_ATTEMPTS
+from tests.helpers.serve_process import Server, cli
 
 N_RECORDS = 36
 

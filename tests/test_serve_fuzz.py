@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from serve_process import Server, cli
+
+from tests.helpers.serve_process import Server, cli
 
 ST = shutil.which("st") or str(Path(sys.executable).with_name("st"))
 

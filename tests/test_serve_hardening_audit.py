@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from cli_helpers import run_main
 
 from ecglens.serve import audit, db
 from ecglens.serve.service import Service
 from ecglens.serve.settings import Settings
+from tests.helpers.cli import run_main
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from serve_process import free_port
 
 from ecglens.serve import accounts, security
 from ecglens.serve.app import create_app
 from ecglens.serve.routes_admin import MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_CLIENT
 from ecglens.serve.service import Service
 from ecglens.serve.settings import Settings
+from tests.helpers.serve_process import free_port
 
 PASSWORD = "correct horse battery"
 

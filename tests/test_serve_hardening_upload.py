@@ -18,11 +18,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from serve_process import free_port
 
 from ecglens.serve import accounts
 from ecglens.serve.app import MAX_BODY, UPLOAD_SLACK, create_app
 from ecglens.serve.settings import Settings
+from tests.helpers.serve_process import free_port
 
 MB = 1024 * 1024
 CHUNK = 64 * 1024

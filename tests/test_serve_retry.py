@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_serve_api import Clinic, _make_clinic
 
 from ecglens.serve.ingest import ingest
 from ecglens.serve.tables import Ecg, Job
 from ecglens.serve.worker import MAX_ATTEMPTS, requeue_interrupted
+from tests.helpers.clinic import Clinic, make_clinic
 
 
 @pytest.fixture
 def clinic(db_url: str, tmp_path: Path) -> Iterator[Clinic]:
-    yield from _make_clinic(db_url, tmp_path / "data")
+    yield from make_clinic(db_url, tmp_path / "data")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli, run_main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
@@ -16,6 +15,7 @@ from ecglens.io import detect_format, read
 from ecglens.io.limits import MAX_ABS_MV
 from ecglens.io.writers import write_edf, write_wfdb
 from ecglens.record import ECG
+from tests.helpers.cli import run_cli, run_main
 
 
 def _records(ptbxl_dir: Path, ludb_dir: Path, formats_dir: Path) -> list[Path]:

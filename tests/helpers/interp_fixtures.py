@@ -24,7 +24,7 @@ from ecglens.io import read
 from ecglens.measure.analysis import analyze
 from ecglens.record import ECG
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
+EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "ecglens" / "examples" / "E07500.hea"
 
 
 def st_attribution(ecg: ECG, leads: tuple[str, ...], fs: float = 100.0) -> tuple[np.ndarray, object]:

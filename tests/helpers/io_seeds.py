@@ -786,5 +786,4 @@ def read_in_subprocess(jobs: list[dict[str, object]], workdir: Path, *, timeout:
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--worker":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    _worker(sys.argv[2])
+    _worker(sys.argv[2])  # run as a file by read_in_subprocess; it imports nothing of tests
