@@ -180,7 +180,7 @@ def reader_for(fmt: str) -> Callable[[Path], ECG]:
     except KeyError:
         raise ECGFormatError(None, f"unknown format {fmt!r}; known: {sorted(FORMATS)}") from None
     module = importlib.import_module(module_name)
-    return module.read_csv if fmt == "csv" else module.read  # type: ignore[no-any-return]
+    return module.read_csv if fmt == "csv" else module.read
 
 
 def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:

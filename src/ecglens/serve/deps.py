@@ -18,7 +18,7 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def client(request: Request) -> str | None:

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,7 +175,8 @@ def retry_ecg(ecg_id: EcgId, request: Request, svc: SvcDep,
 
 @router.get("", response_model=Worklist)
 def worklist(request: Request, svc: SvcDep, who: Annotated[Principal, Depends(require("status"))],
-             status: Annotated[str | None, Query(pattern="^(queued|processing|done|failed)$")] = None,
+             status: Annotated[str | None,
+                               Query(pattern="^(queued|processing|done|failed)$")] = None,
              unread: bool | None = None, abnormal: bool | None = None,
              quality_problem: bool | None = None,
              since: datetime | None = None, until: datetime | None = None,
@@ -258,9 +260,10 @@ def signal(ecg_id: EcgId, request: Request, svc: SvcDep,
     _, path = _load(svc, ecg_id, who, "ecg.signal", request)
     ecg = _read(path)
     data = np.round(ecg.signal.T.astype(np.float64), 4)
-    rows: list[list[float | None]] = data.tolist()
+    values: list[list[float]] = data.tolist()
+    rows: Sequence[Sequence[float | None]] = values
     if np.isnan(data).any():  # JSON has no NaN: a gap is null
-        rows = [[None if math.isnan(v) else v for v in row] for row in rows]
+        rows = [[None if math.isnan(v) else v for v in row] for row in values]
     body = {"fs": ecg.fs, "leads": list(ecg.leads), "units": "mV", "n_samples": ecg.n_samples,
             "data": rows}
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")

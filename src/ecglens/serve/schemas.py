@@ -59,6 +59,8 @@ class EcgSummary(BaseModel):
 
     @classmethod
     def of(cls, ecg: Ecg, *, with_results: bool) -> EcgSummary:
+        # the table holds status and failure_kind as plain strings; pydantic checks them against
+        # this schema's literals here (hence the two arg-type ignores)
         out = cls(id=ecg.id, sha256=ecg.sha256, filename=ecg.filename, format=ecg.format,
                   size_bytes=ecg.size_bytes, uploaded_at=ecg.uploaded_at,
                   uploaded_by=ecg.uploaded_by, deidentified=ecg.deidentified,
