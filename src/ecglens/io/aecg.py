@@ -280,10 +280,13 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
         if not isinstance(el.tag, str):
             continue
         name = xs.local(el.tag)
+        parent = el.getparent()
         if name == "birthTime":
-            el.getparent().remove(el)
+            if parent is not None:
+                parent.remove(el)
             continue
-        if name in _FREE_TEXT and xs.local(el.getparent().tag) != "manufacturerOrganization":
+        if (name in _FREE_TEXT and parent is not None
+                and xs.local(parent.tag) != "manufacturerOrganization"):
             xs.blank(el)
             for c in list(el):
                 el.remove(c)

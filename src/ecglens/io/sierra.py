@@ -363,30 +363,32 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
         name = xs.local(el.tag)
         parent = el.getparent()
         if name == "dateofbirth":
-            parent.remove(el)
+            if parent is not None:  # never the root
+                parent.remove(el)
             continue
         if name in _IDS:
             el.text = options.pseudonym((el.text or "").strip()) or None
         elif name in _FREE_TEXT or (name == "value" and parent is not None
                                     and xs.local(parent.tag) == "userdefine"):
             xs.blank(el)
-        elif name == "machine" and el.get("machineid"):
-            el.set("machineid", options.pseudonym(el.get("machineid")))
+        elif name == "machine" and (machine_id := el.get("machineid")):
+            el.set("machineid", options.pseudonym(machine_id))
         elif name == "years":
             age = xs.number(el.text)
             if age is not None and age > xs.AGE_CAP_YEARS:
                 el.text = str(xs.AGE_CAP_YEARS)
         elif name in {"leftstatement", "rightstatement"} and xs.looks_like_signature(el.text):
             el.text = None
-        if el.get("date"):
+        if date_text := el.get("date"):
             try:
-                d = date.fromisoformat(el.get("date").strip())
+                d = date.fromisoformat(date_text.strip())
             except ValueError:
                 continue
             new = xs.shift_date(d, options)
             if new is None:
                 del el.attrib["date"]
-                el.attrib.pop("time", None)
+                if "time" in el.attrib:
+                    del el.attrib["time"]
             else:
                 el.set("date", new.isoformat())
     _blank_unlisted(tree.getroot())
