@@ -187,7 +187,7 @@ class ECG:
         cols: dict[str, np.ndarray] = {n: self.signal[:, i] for i, n in enumerate(self.leads)}
         res: list[float] | None = None
         if self.resolution_mv is not None:
-            res_map = dict(zip(self.leads, self.resolution_mv))
+            res_map = dict(zip(self.leads, self.resolution_mv, strict=False))
         if "I" in cols and "II" in cols:
             for name, values in derive_limb_leads(cols["I"], cols["II"]).items():
                 cols.setdefault(name, values)

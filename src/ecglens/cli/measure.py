@@ -12,6 +12,7 @@ from ecglens.io import read
 from ecglens.measure import analyze
 from ecglens.measure.results import MEASUREMENT_SPECS, LeadReversal
 
+
 def measure_file(path: Path) -> dict[str, Any]:
     """The measurement report as one JSON-ready object, the measurements flattened to the top
     (the layout ``measure --json`` has always printed), then quality, lead reversal, beats,

@@ -11,8 +11,8 @@ from ecglens.exceptions import DataError
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ecglens.train.config import TrainConfig
     from ecglens.data.training_set import load_training_set
+    from ecglens.train.config import TrainConfig
     from ecglens.train.loop import train_member
 
     out = Path(args.out)

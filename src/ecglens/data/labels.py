@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ecglens.exceptions import DataError
+
 # re-exported: the label tasks are read from here by the research code
 from ecglens.models.layout import LABEL_TASKS as LABEL_TASKS
 from ecglens.models.layout import PHENOTYPE_TASKS as PHENOTYPE_TASKS

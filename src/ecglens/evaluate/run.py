@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from ecglens.data.labels import LABEL_TASKS, TASKS
+from ecglens.data.training_set import TrainingSet, load_training_set
 from ecglens.evaluate.calibration import probabilities
 from ecglens.evaluate.metrics import bootstrap_ci, ece, fmax, macro_auc, per_class_auc
 from ecglens.exceptions import DataError
 from ecglens.models.predictor import Predictor
-from ecglens.data.training_set import TrainingSet, load_training_set
 
 AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("<40", 0, 40), ("40-59", 40, 60), ("60-74", 60, 75), (">=75", 75, 200))
@@ -141,11 +141,12 @@ def evaluate_task(predictor: Predictor, data: TrainingSet, outs: dict[str, np.nd
     result.update(
         macro_auc=macro_auc(y, raw), auc_ci95=[lo, hi], ece=ece(y, probs),
         ece_uncalibrated=ece(y, probabilities(raw - predictor.logit_bias(task)[None, :]
-                                                            if task != "sex" else raw, 1.0)), temperature=predictor.temperature(task),
+                                              if task != "sex" else raw, 1.0)),
+        temperature=predictor.temperature(task),
         fmax=fmax(y, probs) if task != "sex" else None,
         per_class_auc={lab: (None if np.isnan(v) else float(v))
-                       for lab, v in zip(labels, per_class_auc(y, raw))},
-        positives={lab: int(v) for lab, v in zip(labels, y.sum(axis=0))},
+                       for lab, v in zip(labels, per_class_auc(y, raw), strict=True)},
+        positives={lab: int(v) for lab, v in zip(labels, y.sum(axis=0), strict=True)},
     )
     sub = {}
     for k, m in subgroups.items():

@@ -115,7 +115,8 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
         origin = xs.child(value, "origin")
         origin_mv = 0.0
         if origin is not None:
-            unit = (origin.get("unit") or scale.get("unit") or "").strip().lower()  # type: ignore[union-attr]
+            assert scale is not None  # _quantity refused a missing <scale>
+            unit = (origin.get("unit") or scale.get("unit") or "").strip().lower()
             o = xs.number(origin.get("value"))
             if o is None or unit not in _TO_MV:
                 raise ECGFormatError(path, "HL7 aECG <origin> not understood")

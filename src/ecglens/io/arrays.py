@@ -158,7 +158,8 @@ def write_npz(ecg: ECG, path: str | Path) -> Path:
     if ecg.resolution_mv is not None:
         arrays["resolution_mv"] = np.asarray(ecg.resolution_mv)
     with p.open("wb") as fh:  # a file handle: np.savez would append ".npz" to other names
-        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds poorly
+        # numpy's stub checks **arrays against savez's allow_pickle: bool
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
     return p
 
 

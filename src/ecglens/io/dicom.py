@@ -9,6 +9,7 @@ SCP-ECG (``5.6.3-9-N``) or MDC (``2:N``) code; the code meaning is the fallback.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from datetime import date, datetime, timedelta
@@ -121,10 +122,8 @@ def _scaling(path: Path, group: Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 def _patient(ds: Dataset) -> Patient:
     birth: date | None = None
-    try:
+    with contextlib.suppress(ValueError):
         birth = datetime.strptime(str(ds.get("PatientBirthDate", "")), "%Y%m%d").date()
-    except ValueError:
-        pass
     age: float | None = None
     m = re.fullmatch(r"(\d{3})([DWMY])", str(ds.get("PatientAge", "")))
     if m:

@@ -174,7 +174,7 @@ def read(path: Path) -> ECG:
         signal *= to_mv
     resolution = tuple(
         float(abs(s.physical_max - s.physical_min) / abs(s.digital_max - s.digital_min) * k)
-        for s, k in zip(chosen, to_mv)
+        for s, k in zip(chosen, to_mv, strict=True)
     )
     prefilter = chosen[0].prefiltering
     low = re.search(r"HP:\s*([\d.]+)\s*Hz", prefilter, re.IGNORECASE)

@@ -105,6 +105,7 @@ def check_sampling_rate(path: object, value: object, field: str) -> float:
     (text, NaN, inf, 0, negative, 1e9) is refused: a reader never substitutes a default.
     """
     try:
+        # any object: what float() cannot take is refused below, with the field's name
         fs = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         raise ECGFormatError(

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from ecglens.exceptions import ECGFormatError
 from ecglens.io.limits import (
@@ -143,7 +143,7 @@ def read_wfdb(p: Path, reader: Callable[[Path], ECG]) -> ECG:
 # --- NumPy:  numpy.load allocates the shape an .npy header declares before reading any data.
 
 
-def _vet_npy_header(p: Path, fh: BinaryIO, available: int, name: str) -> None:
+def _vet_npy_header(p: Path, fh: IO[bytes], available: int, name: str) -> None:
     import numpy as np
     from numpy.lib import format as npy_format
 
@@ -189,7 +189,7 @@ def vet_numpy(p: Path) -> None:
                         f"{info.file_size:,}; refusing a compression bomb"
                     )
                 with zf.open(info) as member:
-                    _vet_npy_header(p, member, info.file_size, info.filename)  # type: ignore[arg-type]
+                    _vet_npy_header(p, member, info.file_size, info.filename)
     except ECGFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError) as exc:

@@ -229,7 +229,7 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
         )
     check_signal(p, ecg.signal, ecg.leads, FORMATS[fmt][1])
     if ecg.resolution_mv is not None:
-        bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv) if not 0.0 <= abs(r) <= MAX_ABS_MV]
+        bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv, strict=False) if not 0.0 <= abs(r) <= MAX_ABS_MV]
         if bad:
             raise ECGFormatError(p, f"{FORMATS[fmt][1]} file: lead {bad[0]} has an invalid amplitude step")
     return ecg

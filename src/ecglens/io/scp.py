@@ -62,7 +62,7 @@ def read(path: Path) -> ECG:
     # numbers; each is placed at its own time and the samples it lacks are NaN, not zero.
     signal = np.full((max(end for _, end in ranges), len(leads)), np.nan)
     resolution: list[float] = []
-    for i, (lead, (start, _)) in enumerate(zip(leads, ranges)):
+    for i, (lead, (start, _)) in enumerate(zip(leads, ranges, strict=False)):
         if lead.resolution_unit != "uV" or lead.resolution <= 0:
             raise ECGFormatError(path, "SCP-ECG Section 6 has no amplitude multiplier (AVM is 0)")
         # Samples are stored integers; one multiplication keeps them exactly reproducible.

@@ -149,7 +149,7 @@ def check_sample_bounds(
         raise ECGFormatError(path, "SCP-ECG Section 3 declares more samples than the file can hold")
     per_byte = 8.0 if 2 in sections else 0.5  # Huffman codes are at least one bit long
     sizes6 = _lead_sizes(sections[6].body(data), n_leads, 6, path)
-    for i, (count, size) in enumerate(zip(counts, sizes6)):
+    for i, (count, size) in enumerate(zip(counts, sizes6, strict=False)):
         if count > size * per_byte:
             raise ECGFormatError(
                 path, f"SCP-ECG lead {i + 1} declares {count} samples but stores only {size} bytes"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -194,13 +195,11 @@ def _patient(root: Element, when: datetime | None) -> Patient:
     parts = [xs.text(name, n) for n in ("firstname", "middlename", "lastname")]
     age_el = xs.child(gp, "age")
     age = xs.number(xs.text(age_el, "years"))
-    if age is None and xs.number(xs.text(age_el, "months")) is not None:
-        age = xs.number(xs.text(age_el, "months")) / 12.0  # type: ignore[operator]
+    if age is None and (months := xs.number(xs.text(age_el, "months"))) is not None:
+        age = months / 12.0
     birth: date | None = None
-    try:
+    with contextlib.suppress(ValueError):
         birth = date.fromisoformat(xs.text(age_el, "dateofbirth") or "")
-    except ValueError:
-        pass
     height = xs.number(xs.text(gp, "height", "cm"))
     inch = xs.number(xs.text(gp, "height", "inch"))
     weight = xs.number(xs.text(gp, "weight", "kg"))

@@ -199,7 +199,7 @@ def read_with_wfdb(path: Path) -> ECG:
     if rec.sig_len and signal.shape[0] < rec.sig_len:
         raise ECGFormatError(path, f"signal file truncated: {signal.shape[0]} of {rec.sig_len} samples")
     adc = np.asarray(rec.adc_gain, dtype=float)
-    resolution = np.array([s / g if g else 0.0 for s, g in zip(scale, adc)])
+    resolution = np.array([s / g if g else 0.0 for s, g in zip(scale, adc, strict=False)])
     return _build(signal, rec.fs, list(rec.sig_name), rec.comments or [], resolution)
 
 

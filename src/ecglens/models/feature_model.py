@@ -204,7 +204,7 @@ def save_gbm(path: Path, labels: list[str], boosters: list[list[Any]],
     doc = {"feature_version": FEATURE_VERSION, "n_features": len(feature_names()),
            "feature_names": feature_names(), "labels": list(labels), **info,
            "models": {lab: [b.model_to_string() for b in seeds]
-                      for lab, seeds in zip(labels, boosters)}}
+                      for lab, seeds in zip(labels, boosters, strict=True)}}
     # mtime=0: the same boosters give the same bytes, hence the same SHA-256
     path.write_bytes(gzip.compress(json.dumps(doc).encode(), mtime=0))
     return sha256_file(path)

@@ -211,9 +211,9 @@ class Predictor:
         t = self.card.task(task)
         labels = list(t.labels or [])
         p = self.calibrate(logits.detach(), task)[0].tolist()
-        probs = {lab: float(v) for lab, v in zip(labels, p)}
-        thr = dict(zip(labels, map(float, t.thresholds_f1 or [])))
-        spec95 = dict(zip(labels, map(float, t.thresholds_spec95 or [])))
+        probs = {lab: float(v) for lab, v in zip(labels, p, strict=False)}
+        thr = dict(zip(labels, map(float, t.thresholds_f1 or []), strict=False))
+        spec95 = dict(zip(labels, map(float, t.thresholds_spec95 or []), strict=False))
         pos = sorted((lab for lab in labels if probs[lab] >= thr[lab]),
                      key=lambda lab: -probs[lab])
         return TaskPrediction(probabilities=probs, thresholds_f1=thr,

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ecglens.data.labels import LABEL_TASKS
+from ecglens.data.training_set import TrainingSet
 from ecglens.evaluate.calibration import (
     fit_bias_temperature,
     probabilities,
@@ -24,7 +25,6 @@ from ecglens.evaluate.metrics import auc, macro_auc
 from ecglens.models.bundle import load_member, save_member
 from ecglens.models.layout import OutputLayout
 from ecglens.record import STANDARD_LEADS
-from ecglens.data.training_set import TrainingSet
 from ecglens.train.loop import predict_outputs
 
 

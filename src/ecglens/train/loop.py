@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ecglens.models.layout import OutputLayout
+from ecglens.data.training_set import TrainingSet, lead_stats
 from ecglens.models.bundle import create_model
+from ecglens.models.layout import OutputLayout
 from ecglens.models.windows import windowed_outputs
 from ecglens.train.config import TrainConfig
-from ecglens.data.training_set import TrainingSet, lead_stats
 
 
 def multitask_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

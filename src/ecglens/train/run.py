@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ecglens.train.config import TrainConfig
 from ecglens.data.training_set import TrainingSet, load_training_set, read_training_set
+from ecglens.train.config import TrainConfig
 from ecglens.train.loop import train_member
 
 
