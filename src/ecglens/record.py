@@ -215,7 +215,8 @@ def make_ecg(
     complete: bool = True,
     **meta: Any,
 ) -> ECG:
-    """Build an ECG from raw arrays, normalising lead names and (by default) deriving missing limb leads."""
+    """Build an ECG from raw arrays, normalising lead names and (by default) deriving missing limb
+    leads."""
     names = tuple(normalize_lead_name(n) for n in leads)
     ecg = ECG(signal=signal, fs=fs, leads=names, **meta)
     if complete and "I" in names and "II" in names and len(names) >= 8:

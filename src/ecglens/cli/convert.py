@@ -41,7 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     targets = {out.resolve()} | ({out.with_suffix(s).resolve() for s in (".hea", ".dat")}
                                  if fmt == "wfdb" else set())
     if src in targets:
-        raise ECGFormatError(out, "refusing to overwrite the input file; choose another output path")
+        raise ECGFormatError(out, "refusing to overwrite the input file; "
+                                  "choose another output path")
     ecg = read(args.input)
     written = _WRITERS[fmt](ecg, out)
     print(f"wrote {fmt}: {written} ({ecg.n_leads} leads, {ecg.fs:g} Hz, {ecg.duration_s:.2f} s)",
@@ -53,5 +54,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("convert", help="convert an ECG file to WFDB, EDF+, CSV or NumPy")
     p.add_argument("input", help="ECG file in any supported format")
     p.add_argument("output", help="output path (WFDB: base name or .hea)")
-    p.add_argument("--to", choices=sorted(_WRITERS), help="output format (default: from OUT's extension)")
+    p.add_argument("--to", choices=sorted(_WRITERS),
+                   help="output format (default: from OUT's extension)")
     p.set_defaults(func=_run)

@@ -28,7 +28,8 @@ def _options(args: argparse.Namespace) -> DeidOptions:
             raise ECGFormatError(args.key_file, "key file is empty")
     elif args.key:
         key = args.key.encode()
-    return DeidOptions(pseudonym_key=key, date_shift_days=args.shift_days, drop_dates=args.drop_dates)
+    return DeidOptions(pseudonym_key=key, date_shift_days=args.shift_days,
+                       drop_dates=args.drop_dates)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ECGFormatError(out, "input is a directory, so the output must be a directory too")
     if out.resolve() == Path(args.input).resolve():
-        raise ECGFormatError(out, "refusing to write into the input directory; choose another output")
+        raise ECGFormatError(out, "refusing to write into the input directory; "
+                                  "choose another output")
     done: Counter[str] = Counter()
     failed: list[tuple[Path, str]] = []
     for f in progress(files, desc="de-identifying"):

@@ -1,4 +1,5 @@
-"""``ecglens measure FILE|DIR [--json]``: heart rate, intervals, QTc, axes, quality, lead reversal."""
+"""``ecglens measure FILE|DIR [--json]``: heart rate, intervals, QTc, axes, quality, lead
+reversal."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def _print_text(d: dict[str, Any]) -> None:
                  else f"— ({d['not_measured'].get(spec.field, 'n/a')})")
         print(f"{spec.field:>18}: {shown}")
     q = d["quality"]
-    print(f"{'quality':>18}: {q['verdict']}" + (f" ({'; '.join(q['reasons'])})" if q["reasons"] else ""))
+    print(f"{'quality':>18}: {q['verdict']}"
+          + (f" ({'; '.join(q['reasons'])})" if q["reasons"] else ""))
     lr = d["lead_reversal"]
     if lr["suspected"]:
         print(f"{'lead reversal':>18}: {lr['suspected']} suspected "
@@ -80,7 +82,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("measure", help="measure intervals, QTc, axes, signal quality and lead reversal")
+    p = sub.add_parser("measure",
+                       help="measure intervals, QTc, axes, signal quality and lead reversal")
     p.add_argument("path", help="ECG file or directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_run)

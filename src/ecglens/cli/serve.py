@@ -129,7 +129,8 @@ def _run(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin) if args.cors_origin else None, model=args.model,
         workers=args.workers)
     check_admin(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn's access log prints query strings (a raw upload's file name may name a patient);
     # the app logs method, path, status and time instead
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",

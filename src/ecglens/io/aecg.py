@@ -89,12 +89,14 @@ def _quantity(path: Path, el: Element | None, what: str, table: dict[str, float]
     value, unit = xs.number(el.get("value")), (el.get("unit") or "").strip().lower()
     if value is None or unit not in table:
         raise ECGFormatError(
-            path, f"HL7 aECG <{what}> value {el.get('value')!r} unit {el.get('unit')!r} not understood"
+            path, f"HL7 aECG <{what}> value {el.get('value')!r} unit {el.get('unit')!r} not "
+                  "understood"
         )
     return value * table[unit]
 
 
-def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, list[str], list[float]]:
+def _read_waveforms(path: Path,
+                    series: Element) -> tuple[np.ndarray, float, list[str], list[float]]:
     increment_s: float | None = None
     leads: list[str] = []
     columns: list[np.ndarray] = []
@@ -111,7 +113,8 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
         if digits is None:
             raise ECGFormatError(path, f"HL7 aECG lead {code or '?'} has no <digits> samples")
         scale = xs.child(value, "scale")
-        to_mv = check_step(path, _quantity(path, scale, "scale", _TO_MV), f"HL7 aECG lead {code} <scale>")
+        to_mv = check_step(path, _quantity(path, scale, "scale", _TO_MV),
+                           f"HL7 aECG lead {code} <scale>")
         origin = xs.child(value, "origin")
         origin_mv = 0.0
         if origin is not None:
@@ -124,7 +127,8 @@ def _read_waveforms(path: Path, series: Element) -> tuple[np.ndarray, float, lis
         try:
             samples = np.array(digits.split(), dtype=np.float64)
         except ValueError:
-            raise ECGFormatError(path, f"HL7 aECG lead {code}: <digits> holds a non-numeric value") from None
+            raise ECGFormatError(path, f"HL7 aECG lead {code}: <digits> holds a non-numeric "
+                                       "value") from None
         if not np.all(np.isfinite(samples)):
             raise ECGFormatError(path, f"HL7 aECG lead {code}: <digits> holds non-finite values")
         leads.append(code or f"lead{len(leads) + 1}")
@@ -145,7 +149,8 @@ def _patient(root: Element) -> Patient:
     subject = next(xs.descendants(root, "trialSubject"), None)
     person = xs.child(subject, "subjectDemographicPerson")
     name_el = xs.child(person, "name")
-    name = " ".join(t.strip() for t in name_el.itertext() if t.strip()) if name_el is not None else ""
+    name = (" ".join(t.strip() for t in name_el.itertext() if t.strip())
+            if name_el is not None else "")
     ident = xs.child(subject, "id")
     birth_el = xs.child(person, "birthTime")
     birth = parse_ts(birth_el.get("value")) if birth_el is not None else None
@@ -307,7 +312,8 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
                     del el.attrib[attr]
                 else:
                     el.set(attr, "2.25.0")  # an anonymous OID keeps the id element valid
-        elif name in {"center", "low", "high", "head", "activityTime", "time"} and el.get("unit") is None:
+        elif (name in {"center", "low", "high", "head", "activityTime", "time"}
+              and el.get("unit") is None):
             v = el.get("value")
             if v and parse_ts(v) is not None:
                 shifted = _shift_ts(v, options)

@@ -67,7 +67,8 @@ def read_csv(path: Path) -> ECG:
     comments = [ln for ln in lines if ln.lstrip().startswith("#")]
     body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if len(body) < 2:
-        raise ECGFormatError(path, "CSV file needs a header row of lead names and at least one row of samples")
+        raise ECGFormatError(path, "CSV file needs a header row of lead names and at least one row "
+                                   "of samples")
     delimiter = csv.Sniffer().sniff(body[0], delimiters=",;\t").delimiter
     header = [h.strip() for h in next(csv.reader([body[0]], delimiter=delimiter))]
     if len({ln.count(delimiter) for ln in body}) > 1:  # pandas would pad short rows with NaN
@@ -94,7 +95,8 @@ def read_csv(path: Path) -> ECG:
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
         if fs is None:
             if not step > 0:
-                raise ECGFormatError(path, "time column does not increase; cannot derive the sampling rate")
+                raise ECGFormatError(path, "time column does not increase; cannot derive the "
+                                           "sampling rate")
             fs = check_sampling_rate(path, round(1.0 / step, 6), "CSV time column (1 / step)")
     if fs is None:
         raise ECGFormatError(path, f"CSV file does not give its sampling rate: {_HOW_TO_FS}")
@@ -112,7 +114,8 @@ def write_csv(ecg: ECG, path: str | Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("w", encoding="utf-8", newline="") as fh:
         fh.write(f"# fs={ecg.fs:g}\n# units=mV\n")
-        np.savetxt(fh, ecg.signal, delimiter=",", header=",".join(ecg.leads), comments="", fmt="%.9g")
+        np.savetxt(fh, ecg.signal, delimiter=",", header=",".join(ecg.leads), comments="",
+                   fmt="%.9g")
     return p
 
 
@@ -123,7 +126,8 @@ def read(path: Path) -> ECG:
     except ValueError as exc:
         raise ECGFormatError(path, f"NumPy file refused: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ECGFormatError(path, f"corrupt or truncated NumPy file ({type(exc).__name__})") from None
+        raise ECGFormatError(path, "corrupt or truncated NumPy file "
+                                   f"({type(exc).__name__})") from None
     if isinstance(loaded, np.ndarray):
         raise ECGFormatError(
             path, "a bare .npy array has no sampling rate or lead names; save it with "
@@ -132,17 +136,21 @@ def read(path: Path) -> ECG:
     with loaded as npz:
         missing = [k for k in ("signal", "fs", "leads") if k not in npz.files]
         if missing:
-            raise ECGFormatError(path, f".npz archive lacks {missing}; it needs signal, fs and leads")
+            raise ECGFormatError(path, f".npz archive lacks {missing}; it needs signal, fs and "
+                                       "leads")
         try:
             signal = np.asarray(npz["signal"], dtype=np.float64)
             fs = float(np.asarray(npz["fs"]).reshape(-1)[0])
             leads = [str(x) for x in np.asarray(npz["leads"]).reshape(-1)]
-            res = tuple(float(x) for x in npz["resolution_mv"]) if "resolution_mv" in npz.files else None
+            res = (tuple(float(x) for x in npz["resolution_mv"])
+                   if "resolution_mv" in npz.files else None)
         except (ValueError, TypeError, IndexError) as exc:
-            raise ECGFormatError(path, f".npz arrays have the wrong type or shape ({exc})") from None
+            raise ECGFormatError(path, ".npz arrays have the wrong type or shape "
+                                       f"({exc})") from None
     fs = check_sampling_rate(path, fs, ".npz 'fs' array")
     if res is not None and not all(0.0 <= abs(r) <= MAX_STEP_MV for r in res):  # also False for NaN
-        raise ECGFormatError(path, f".npz 'resolution_mv' holds an implausible step ({max(res, key=abs):g} mV)")
+        raise ECGFormatError(path, ".npz 'resolution_mv' holds an implausible step "
+                                   f"({max(res, key=abs):g} mV)")
     if signal.ndim == 2 and signal.shape[1] != len(leads) and signal.shape[0] == len(leads):
         signal = signal.T  # leads × samples, the layout of many deep-learning datasets
     return make_ecg(signal, fs, leads, source_format="numpy", resolution_mv=res)
@@ -153,7 +161,8 @@ def write_npz(ecg: ECG, path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {
-        "signal": ecg.signal, "fs": np.asarray(ecg.fs, dtype=np.float64), "leads": np.asarray(ecg.leads),
+        "signal": ecg.signal, "fs": np.asarray(ecg.fs, dtype=np.float64),
+        "leads": np.asarray(ecg.leads),
     }
     if ecg.resolution_mv is not None:
         arrays["resolution_mv"] = np.asarray(ecg.resolution_mv)

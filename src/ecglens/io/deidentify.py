@@ -41,7 +41,8 @@ class DeidOptions:
         """Replacement for an identifier: a keyed hash, or the empty string without a key."""
         if not self.pseudonym_key or not value:
             return ""
-        return "ANON-" + hmac.new(self.pseudonym_key, value.encode(), hashlib.sha256).hexdigest()[:12].upper()
+        digest = hmac.new(self.pseudonym_key, value.encode(), hashlib.sha256).hexdigest()
+        return "ANON-" + digest[:12].upper()
 
     def shift(self, when: datetime | date) -> datetime | date | None:
         """A date/time after the requested treatment (None = remove it)."""
@@ -61,12 +62,14 @@ def deidentify(
     src_p = check_file(src)
     dst_p = Path(dst)
     if dst_p.resolve() == src_p.resolve():
-        raise ECGFormatError(dst_p, "refusing to overwrite the original file; choose another output path")
+        raise ECGFormatError(dst_p, "refusing to overwrite the original file; choose another "
+                                    "output path")
     fmt = detect_format(src_p)
     module = importlib.import_module(FORMATS[fmt][0])
     func = getattr(module, "deidentify", None)
     if func is None:
-        raise ECGFormatError(src_p, f"de-identification is not available for {FORMATS[fmt][1]} files")
+        raise ECGFormatError(src_p, f"de-identification is not available for {FORMATS[fmt][1]} "
+                                    "files")
     dst_p.parent.mkdir(parents=True, exist_ok=True)
     func(src_p, dst_p, options or DeidOptions())
     return fmt

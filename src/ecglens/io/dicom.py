@@ -1,4 +1,5 @@
-"""DICOM 12-lead ECG and General ECG waveform objects (PS3.3 A.34), read and de-identified with pydicom.
+"""DICOM 12-lead ECG and General ECG waveform objects (PS3.3 A.34), read and de-identified with
+pydicom.
 
 The samples of one multiplex group are interleaved integers; each channel's physical value is
 ``raw × ChannelSensitivity × ChannelSensitivityCorrectionFactor + ChannelBaseline`` in the unit
@@ -81,10 +82,12 @@ def _raw_samples(path: Path, group: Dataset) -> np.ndarray:
     n_ch = int(group.NumberOfWaveformChannels)
     n_s = int(group.NumberOfWaveformSamples)
     if n_ch > MAX_CHANNELS:
-        raise ECGFormatError(path, f"DICOM NumberOfWaveformChannels is {n_ch}; an ECG has at most {MAX_CHANNELS}")
+        raise ECGFormatError(path, f"DICOM NumberOfWaveformChannels is {n_ch}; an ECG has at most "
+                                   f"{MAX_CHANNELS}")
     bits = int(group.WaveformBitsAllocated)
     interp = str(group.WaveformSampleInterpretation)
-    dtypes = {(16, "SS"): "<i2", (16, "US"): "<u2", (8, "SB"): "i1", (8, "UB"): "u1", (32, "SL"): "<i4", (32, "UL"): "<u4"}
+    dtypes = {(16, "SS"): "<i2", (16, "US"): "<u2", (8, "SB"): "i1", (8, "UB"): "u1",
+              (32, "SL"): "<i4", (32, "UL"): "<u4"}
     if (bits, interp) not in dtypes:
         raise ECGFormatError(path, f"unsupported waveform sample encoding {bits} bits {interp}")
     data = bytes(group.WaveformData)
@@ -109,7 +112,8 @@ def _scaling(path: Path, group: Dataset) -> tuple[np.ndarray, np.ndarray]:
         units = ch.get("ChannelSensitivityUnitsSequence")
         unit = str(units[0].get("CodeValue", "")).strip().lower() if units else ""
         if unit not in _UNIT_TO_MV:
-            raise ECGFormatError(path, f"channel {i + 1} has sensitivity unit {unit!r}, not a voltage")
+            raise ECGFormatError(path, f"channel {i + 1} has sensitivity unit {unit!r}, not a "
+                                       "voltage")
         to_mv = _UNIT_TO_MV[unit]
         sens = _number(ch, "ChannelSensitivity", 1.0)  # absent: uncalibrated, 1 unit a count
         corr = _number(ch, "ChannelSensitivityCorrectionFactor", 1.0)
@@ -149,11 +153,13 @@ def _acquisition(ds: Dataset, group: Dataset) -> Acquisition:
     )
     for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
         try:
-            when = datetime.strptime(stamp.split(".")[0][: len(datetime(2000, 1, 1).strftime(fmt))], fmt)
+            width = len(datetime(2000, 1, 1).strftime(fmt))
+            when = datetime.strptime(stamp.split(".")[0][:width], fmt)
             break
         except ValueError:
             continue
-    ch0 = group.ChannelDefinitionSequence[0] if group.get("ChannelDefinitionSequence") else Dataset()
+    ch0 = (group.ChannelDefinitionSequence[0] if group.get("ChannelDefinitionSequence")
+           else Dataset())
 
     def num(name: str) -> float | None:
         v = ch0.get(name)
@@ -181,7 +187,8 @@ def _interpretation(ds: Dataset) -> DeviceInterpretation:
             key = _MEASUREMENTS.get(str(concept[0].get("CodeMeaning", "")).strip().lower())
             if key and key not in measurements:
                 measurements[key] = float(value)
-    if "rr_ms" in measurements and measurements["rr_ms"] > 0 and "heart_rate_bpm" not in measurements:
+    if ("rr_ms" in measurements and measurements["rr_ms"] > 0
+            and "heart_rate_bpm" not in measurements):
         measurements["heart_rate_bpm"] = round(60000.0 / measurements["rr_ms"], 1)
     return DeviceInterpretation(statements=statements, measurements=measurements)
 
@@ -195,7 +202,8 @@ def _load(path: Path) -> Dataset:
     except InvalidDicomError as exc:
         raise ECGFormatError(path, f"not a valid DICOM file ({exc})") from None
     except (EOFError, OSError, ValueError, KeyError) as exc:
-        raise ECGFormatError(path, f"corrupt or truncated DICOM file ({type(exc).__name__})") from None
+        raise ECGFormatError(path, "corrupt or truncated DICOM file "
+                                   f"({type(exc).__name__})") from None
 
 
 def read(path: Path) -> ECG:
@@ -213,7 +221,8 @@ def read(path: Path) -> ECG:
     signal = raw * gains + baselines
     padding = group.get("WaveformPaddingValue")
     if padding is not None:  # samples holding the padding value are not data
-        pad = np.frombuffer(bytes(padding), dtype=raw.dtype)[:1] if isinstance(padding, bytes) else None
+        pad = (np.frombuffer(bytes(padding), dtype=raw.dtype)[:1] if isinstance(padding, bytes)
+               else None)
         if pad is not None and len(pad):
             signal[raw == pad[0]] = np.nan
     fs = check_sampling_rate(path, group.get("SamplingFrequency"), "DICOM SamplingFrequency")
@@ -241,7 +250,8 @@ _BLANK = (
     "ReferringPhysicianName", "ReferringPhysicianAddress", "NameOfPhysiciansReadingStudy",
     "PerformingPhysicianName", "OperatorsName", "RequestingPhysician", "PhysiciansOfRecord",
     "StationName", "AccessionNumber", "AdmissionID", "CurrentPatientLocation",
-    "PatientInstitutionResidence", "VisitComments", "ReasonForStudy", "RequestedProcedureDescription",
+    "PatientInstitutionResidence", "VisitComments", "ReasonForStudy",
+    "RequestedProcedureDescription",
     "ReasonForTheRequestedProcedure", "StudyID", "DeviceSerialNumber", "ImageComments",
     "StudyComments", "RequestAttributesSequence", "ReferencedPatientSequence", "IssuerOfPatientID",
     "PatientBirthDate",

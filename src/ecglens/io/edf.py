@@ -94,7 +94,8 @@ def _layout(path: Path, data: bytes) -> _Layout:
         sig = data[256:header_len]
         labels = [sig[i * 16:(i + 1) * 16].decode("ascii", "replace").strip() for i in range(ns)]
         off = ns * (16 + 80 + 8 * 5 + 80)  # label, transducer, dimension+ranges, prefilter
-        samples = [int(sig[off + i * 8: off + (i + 1) * 8].decode("ascii").strip()) for i in range(ns)]
+        samples = [int(sig[off + i * 8: off + (i + 1) * 8].decode("ascii").strip())
+                   for i in range(ns)]
     except (ValueError, UnicodeDecodeError):
         raise ECGFormatError(path, "EDF header fields are not valid numbers") from None
     return _Layout(header_len, n_records, labels, samples)
@@ -132,10 +133,13 @@ def _check_scales(path: Path, head: bytes, layout: _Layout) -> None:
         check_sampling_rate(path, layout.samples[i] / duration,
                             f"EDF signal {name}: samples per data record / record duration")
         try:
-            pmin, pmax = float(_signal_field(head, ns, 104, 8, i)), float(_signal_field(head, ns, 112, 8, i))
-            dmin, dmax = int(_signal_field(head, ns, 120, 8, i)), int(_signal_field(head, ns, 128, 8, i))
+            pmin = float(_signal_field(head, ns, 104, 8, i))
+            pmax = float(_signal_field(head, ns, 112, 8, i))
+            dmin = int(_signal_field(head, ns, 120, 8, i))
+            dmax = int(_signal_field(head, ns, 128, 8, i))
         except ValueError:
-            raise ECGFormatError(path, f"EDF signal {name}: physical or digital range is not a number") from None
+            raise ECGFormatError(path, f"EDF signal {name}: physical or digital range is not a "
+                                       "number") from None
         if dmax == dmin:
             raise ECGFormatError(path, f"EDF signal {name}: digital minimum equals digital maximum")
         step = (pmax - pmin) / (dmax - dmin) * _UNIT_TO_MV[dimension]

@@ -109,7 +109,8 @@ def check_sampling_rate(path: object, value: object, field: str) -> float:
         fs = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         raise ECGFormatError(
-            path, f"{field} {one_line(str(value), 40)!r} is not a number (a sampling rate is needed)"
+            path, f"{field} {one_line(str(value), 40)!r} is not a number (a sampling rate is "
+                  "needed)"
         ) from None
     if not MIN_SAMPLING_RATE_HZ <= fs <= MAX_SAMPLING_RATE_HZ:  # also False for NaN
         raise ECGFormatError(
@@ -158,7 +159,8 @@ def check_signal(path: object, signal: np.ndarray, leads: tuple[str, ...] | list
     for j, name in enumerate(leads):
         if np.isinf(peak[j]):
             raise ECGFormatError(
-                path, f"{what}: lead {name} holds infinite sample values (corrupt or wrong scale field)"
+                path, f"{what}: lead {name} holds infinite sample values (corrupt or wrong scale "
+                      "field)"
             )
         if peak[j] > MAX_ABS_MV:
             raise ECGFormatError(

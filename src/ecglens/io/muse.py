@@ -30,7 +30,8 @@ from ecglens.io.limits import check_sampling_rate, check_step
 from ecglens.record import ECG, Acquisition, DeviceInterpretation, Patient, make_ecg
 
 _TO_MV = {"MICROVOLTS": 1e-3, "MILLIVOLTS": 1.0, "VOLTS": 1e3}
-_AGE_UNITS = {"YEARS": 1.0, "MONTHS": 1 / 12, "WEEKS": 7 / 365.25, "DAYS": 1 / 365.25, "HOURS": 1 / 8766}
+_AGE_UNITS = {"YEARS": 1.0, "MONTHS": 1 / 12, "WEEKS": 7 / 365.25, "DAYS": 1 / 365.25,
+              "HOURS": 1 / 8766}
 
 #: GE 12SL <RestingECGMeasurements> -> keys of ecglens.measure.Measurements. GE's QTCorrected is
 #: Bazett's correction (QT 328 ms at 97 bpm gives 417 ms, as in the example file).
@@ -51,12 +52,15 @@ _MEASUREMENTS = {
 def _root(path: Path) -> Element:
     root = xs.parse(path, allow_doctype=True)
     if xs.local(root.tag) != "RestingECG":
-        raise ECGFormatError(path, f"not a GE MUSE RestingECG document (root <{xs.local(root.tag)}>)")
+        raise ECGFormatError(path, "not a GE MUSE RestingECG document (root "
+                                   f"<{xs.local(root.tag)}>)")
     return root
 
 
-def _waveform(path: Path, root: Element, kind: str) -> tuple[np.ndarray, float, list[str], list[float]]:
-    wf = next((w for w in xs.children(root, "Waveform") if xs.text(w, "WaveformType") == kind), None)
+def _waveform(path: Path, root: Element,
+              kind: str) -> tuple[np.ndarray, float, list[str], list[float]]:
+    wf = next((w for w in xs.children(root, "Waveform") if xs.text(w, "WaveformType") == kind),
+              None)
     if wf is None:
         raise ECGFormatError(path, f"GE MUSE document holds no {kind} waveform")
     base = xs.number(xs.text(wf, "SampleBase"))
@@ -80,16 +84,20 @@ def _waveform(path: Path, root: Element, kind: str) -> tuple[np.ndarray, float, 
         try:
             raw = base64.b64decode(xs.text(ld, "WaveFormData") or "", validate=False)
         except (binascii.Error, ValueError):
-            raise ECGFormatError(path, f"GE MUSE lead {lead}: waveform is not valid Base64") from None
+            raise ECGFormatError(path, f"GE MUSE lead {lead}: waveform is not valid "
+                                       "Base64") from None
         n = xs.number(xs.text(ld, "LeadSampleCountTotal"))
         if n is None or len(raw) != 2 * int(n):
             raise ECGFormatError(
-                path, f"GE MUSE lead {lead}: {len(raw)} bytes of samples, expected 2 × {n} (truncated?)"
+                path, f"GE MUSE lead {lead}: {len(raw)} bytes of samples, expected 2 × {n} "
+                      "(truncated?)"
             )
         crc = xs.number(xs.text(ld, "LeadDataCRC32"))
         if crc is not None and zlib.crc32(raw) != int(crc):
-            raise ECGFormatError(path, f"GE MUSE lead {lead}: waveform fails its CRC-32 check (corrupt)")
-        to_mv = check_step(path, per_bit * _TO_MV[units], f"GE MUSE lead {lead} <LeadAmplitudeUnitsPerBit>")
+            raise ECGFormatError(path, f"GE MUSE lead {lead}: waveform fails its CRC-32 check "
+                                       "(corrupt)")
+        to_mv = check_step(path, per_bit * _TO_MV[units],
+                           f"GE MUSE lead {lead} <LeadAmplitudeUnitsPerBit>")
         leads.append(lead)
         columns.append(np.frombuffer(raw, dtype="<i2").astype(np.float64) * to_mv)
         resolution.append(to_mv)
@@ -111,12 +119,14 @@ def _muse_date(value: str | None) -> date | None:
 
 def _patient(root: Element, when: datetime | None) -> Patient:
     pd = xs.child(root, "PatientDemographics")
-    name = " ".join(p for p in (xs.text(pd, "PatientFirstName"), xs.text(pd, "PatientLastName")) if p)
+    name = " ".join(p for p in (xs.text(pd, "PatientFirstName"), xs.text(pd, "PatientLastName"))
+                    if p)
     age = xs.number(xs.text(pd, "PatientAge"))
     unit = _AGE_UNITS.get((xs.text(pd, "AgeUnits") or "YEARS").upper())
     birth = _muse_date(xs.text(pd, "DateofBirth"))
     height = xs.number(xs.text(pd, "HeightCM")) or (xs.number(xs.text(pd, "HeightIN")) or 0) * 2.54
-    weight = xs.number(xs.text(pd, "WeightKG")) or (xs.number(xs.text(pd, "WeightLBS")) or 0) * 0.45359237
+    weight = (xs.number(xs.text(pd, "WeightKG"))
+              or (xs.number(xs.text(pd, "WeightLBS")) or 0) * 0.45359237)
     return Patient(
         name=name or None,
         patient_id=xs.text(pd, "PatientID"),
@@ -138,7 +148,8 @@ def _acquisition(root: Element) -> Acquisition:
         except ValueError:
             t = datetime.min.time()
         when = datetime.combine(day, t)
-    rhythm = next((w for w in xs.children(root, "Waveform") if xs.text(w, "WaveformType") == "Rhythm"), None)
+    rhythm = next((w for w in xs.children(root, "Waveform")
+                   if xs.text(w, "WaveformType") == "Rhythm"), None)
     high_pass = xs.number(xs.text(rhythm, "HighPassFilter"))
     notch = xs.number(xs.text(rhythm, "ACFilter"))
     return Acquisition(
@@ -178,7 +189,8 @@ def _device(root: Element) -> DeviceInterpretation:
     rr = xs.number(xs.text(root, "QRSTimesTypes", "GlobalRR"))
     if rr:
         measurements["rr_ms"] = rr
-    return DeviceInterpretation(statements=_statements(xs.child(root, "Diagnosis")), measurements=measurements)
+    return DeviceInterpretation(statements=_statements(xs.child(root, "Diagnosis")),
+                                measurements=measurements)
 
 
 def read(path: Path) -> ECG:

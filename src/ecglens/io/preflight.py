@@ -42,7 +42,8 @@ def wfdb_header_for(p: Path) -> Path | None:
 
 def header_lines(text: bytes) -> list[bytes]:
     """Non-empty, non-comment lines of a WFDB header."""
-    return [ln for ln in (raw.strip() for raw in text.splitlines()) if ln and not ln.startswith(b"#")]
+    return [ln for ln in (raw.strip() for raw in text.splitlines())
+            if ln and not ln.startswith(b"#")]
 
 
 # --- WFDB ----------------------------------------------------------------------------------
@@ -75,7 +76,8 @@ def _vetwfdb_header_for(p: Path, hea: Path, *, depth: int = 0) -> bytes:
     check_file(hea)
     if hea.stat().st_size > MAX_WFDB_HEADER_BYTES:
         raise ECGFormatError(
-            p, f"WFDB header is {hea.stat().st_size / 2**20:.0f} MB; headers are a few KB, refusing it"
+            p, f"WFDB header is {hea.stat().st_size / 2**20:.0f} MB; headers are a few KB, "
+               "refusing it"
         )
     text = hea.read_bytes()
     lines = header_lines(text)
@@ -99,13 +101,15 @@ def _vetwfdb_header_for(p: Path, hea: Path, *, depth: int = 0) -> bytes:
             continue
         if kind == "segment":
             if depth >= 1:
-                raise ECGFormatError(p, "WFDB multi-segment record nests segments more than one level deep")
+                raise ECGFormatError(p, "WFDB multi-segment record nests segments more than one "
+                                        "level deep")
             _vetwfdb_header_for(p, target, depth=depth + 1)
             continue
         try:
             check_file(target)
         except ECGFormatError as exc:
-            raise ECGFormatError(p, f"{kind} {text_name!r} named in the header: {exc.problem}") from None
+            raise ECGFormatError(p, f"{kind} {text_name!r} named in the header: "
+                                    f"{exc.problem}") from None
     return text
 
 
@@ -154,17 +158,20 @@ def _vet_npy_header(p: Path, fh: IO[bytes], available: int, name: str) -> None:
         else:
             shape, _, dtype = npy_format.read_array_header_2_0(fh)
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        raise ECGFormatError(p, f"NumPy array {name} has an invalid header ({one_line(str(exc), 120)})") from None
+        raise ECGFormatError(p, f"NumPy array {name} has an invalid header "
+                                f"({one_line(str(exc), 120)})") from None
     count = 1
     for dim in shape:
         if int(dim) < 0:
-            raise ECGFormatError(p, f"NumPy array {name} declares a negative dimension {tuple(shape)}")
+            raise ECGFormatError(p, f"NumPy array {name} declares a negative dimension "
+                                    f"{tuple(shape)}")
         count *= int(dim)
     declared = count * max(np.dtype(dtype).itemsize, 1)
     if count > MAX_SAMPLE_VALUES or declared > available:
         raise ECGFormatError(
             p, f"NumPy array {name} declares shape {tuple(shape)} ({declared:,} bytes) but "
-            f"{'the file' if available < declared else 'one ECG'} cannot hold that much; refusing to read it"
+            f"{'the file' if available < declared else 'one ECG'} cannot hold that much; refusing "
+            "to read it"
         )
 
 
@@ -180,7 +187,8 @@ def vet_numpy(p: Path) -> None:
             infos = [i for i in zf.infolist() if i.filename.endswith(".npy")]
             total = sum(i.file_size for i in infos)
             if total > 8 * MAX_SAMPLE_VALUES + 2**20:  # a zip bomb inflates far past the file
-                raise ECGFormatError(p, f".npz archive inflates to {total:,} bytes; refusing to read it")
+                raise ECGFormatError(p, f".npz archive inflates to {total:,} bytes; refusing to "
+                                        "read it")
             for info in infos:
                 # float ECG samples deflate 2-5x; a member that inflates 100x past 16 MB is a bomb
                 if info.file_size > 16 * 2**20 and info.file_size > 100 * info.compress_size:
@@ -192,5 +200,7 @@ def vet_numpy(p: Path) -> None:
                     _vet_npy_header(p, member, info.file_size, info.filename)
     except ECGFormatError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError) as exc:
-        raise ECGFormatError(p, f"corrupt or truncated .npz archive ({type(exc).__name__})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            KeyError) as exc:
+        raise ECGFormatError(p, "corrupt or truncated .npz archive "
+                                f"({type(exc).__name__})") from None

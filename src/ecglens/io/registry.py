@@ -134,7 +134,8 @@ def _detect(p: Path) -> str:
         with p.open("rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        raise ECGFormatError(p, f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        raise ECGFormatError(p, "cannot read the file "
+                                f"({exc.strerror or type(exc).__name__})") from None
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "dicom"
     if head.startswith(b"\x93NUMPY") or (head.startswith(b"PK\x03\x04") and _is_npz(p)):
@@ -167,7 +168,8 @@ def _looks_like_csv(head: bytes) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         return False
-    sep = "," if "," in lines[0] else (";" if ";" in lines[0] else ("\t" if "\t" in lines[0] else None))
+    sep = ("," if "," in lines[0]
+           else (";" if ";" in lines[0] else ("\t" if "\t" in lines[0] else None)))
     if sep is None:
         return False
     n = lines[0].count(sep)
@@ -208,9 +210,11 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
             raise ECGFormatError(exc.path, one_line(exc.problem)) from exc
         raise
     except EcglensError as exc:  # ours (e.g. ECGSignalError from make_ecg): written without PHI
-        raise ECGFormatError(p, one_line(f"{FORMATS[fmt][1]} file does not hold a usable ECG: {exc}")) from exc
+        raise ECGFormatError(p, one_line(f"{FORMATS[fmt][1]} file does not hold a usable ECG: "
+                                         f"{exc}")) from exc
     except MemoryError as exc:
-        raise ECGFormatError(p, f"{fmt}: file declares more data than can be held in memory") from exc
+        raise ECGFormatError(p, f"{fmt}: file declares more data than can be held in "
+                                "memory") from exc
     except RecursionError:
         raise ECGFormatError(p, f"{fmt}: file structure is nested too deeply") from None
     except Exception as exc:  # third-party decoders raise anything on corrupt input
@@ -229,9 +233,11 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
         )
     check_signal(p, ecg.signal, ecg.leads, FORMATS[fmt][1])
     if ecg.resolution_mv is not None:
-        bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv, strict=False) if not 0.0 <= abs(r) <= MAX_ABS_MV]
+        bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv, strict=False)
+               if not 0.0 <= abs(r) <= MAX_ABS_MV]
         if bad:
-            raise ECGFormatError(p, f"{FORMATS[fmt][1]} file: lead {bad[0]} has an invalid amplitude step")
+            raise ECGFormatError(p, f"{FORMATS[fmt][1]} file: lead {bad[0]} has an invalid "
+                                    "amplitude step")
     return ecg
 
 

@@ -66,7 +66,8 @@ def read(path: Path) -> ECG:
         if lead.resolution_unit != "uV" or lead.resolution <= 0:
             raise ECGFormatError(path, "SCP-ECG Section 6 has no amplitude multiplier (AVM is 0)")
         # Samples are stored integers; one multiplication keeps them exactly reproducible.
-        step_mv = check_step(path, lead.resolution / 1000.0, "SCP-ECG Section 6 amplitude multiplier (AVM)")
+        step_mv = check_step(path, lead.resolution / 1000.0,
+                             "SCP-ECG Section 6 amplitude multiplier (AVM)")
         signal[start - 1: start - 1 + len(lead.samples), i] = lead.samples * step_mv
         resolution.append(step_mv)
     names = [normalize_lead_name(lead.label) for lead in leads]
@@ -122,14 +123,16 @@ def _with_limb_leads(
     if "I" not in names or "II" not in names:
         return signal, names, resolution
     i, ii = names.index("I"), names.index("II")
-    derived = {k: v for k, v in derive_limb_leads(signal[:, i], signal[:, ii]).items() if k not in names}
+    derived = {k: v for k, v in derive_limb_leads(signal[:, i], signal[:, ii]).items()
+               if k not in names}
     if not derived:
         return signal, names, resolution
     step = max(resolution[i], resolution[ii])
     rest = [k for k in range(len(names)) if k not in (i, ii)]
     cols = [signal[:, i], signal[:, ii], *derived.values(), *(signal[:, k] for k in rest)]
     new_names = ["I", "II", *derived, *(names[k] for k in rest)]
-    new_res = [resolution[i], resolution[ii], *([step] * len(derived)), *(resolution[k] for k in rest)]
+    new_res = [resolution[i], resolution[ii], *([step] * len(derived)),
+               *(resolution[k] for k in rest)]
     return np.column_stack(cols), new_names, new_res
 
 

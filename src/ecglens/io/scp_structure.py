@@ -27,7 +27,8 @@ _RECORD_HEADER = 6
 
 @dataclass(frozen=True)
 class Section:
-    """Where one section lies in the record: ``offset`` is 0-based, ``length`` includes the header."""
+    """Where one section lies in the record: ``offset`` is 0-based, ``length`` includes the
+    header."""
 
     sid: int
     offset: int
@@ -60,7 +61,8 @@ def parse_layout(data: bytes, path: Path) -> dict[int, Section]:
     refuse it rather than interpret possibly wrong samples (the real files all have valid CRCs).
     """
     if len(data) < _RECORD_HEADER + SECTION_HEADER:
-        raise ECGFormatError(path, f"SCP-ECG file is only {len(data)} bytes, too short for a record")
+        raise ECGFormatError(path, f"SCP-ECG file is only {len(data)} bytes, too short for a "
+                                   "record")
     size = _u32(data, 2)
     if size != len(data):
         raise ECGFormatError(
@@ -68,7 +70,8 @@ def parse_layout(data: bytes, path: Path) -> dict[int, Section]:
             "(truncated or padded file)"
         )
     if crc_ccitt(data[2:]) != _u16(data, 0):
-        raise ECGFormatError(path, "SCP-ECG record CRC mismatch: the file is damaged or was altered")
+        raise ECGFormatError(path, "SCP-ECG record CRC mismatch: the file is damaged or was "
+                                   "altered")
     if data[16:22] != b"SCPECG":
         raise ECGFormatError(path, "SCP-ECG Section 0 lacks the 'SCPECG' signature")
     if _u16(data, 8) != 0:

@@ -1,4 +1,5 @@
-"""Philips Sierra ECG XML 1.03 / 1.04 / 1.04.0x (PageWriter, TraceMaster, HeartStart), XLI-compressed.
+"""Philips Sierra ECG XML 1.03 / 1.04 / 1.04.0x (PageWriter, TraceMaster, HeartStart),
+XLI-compressed.
 
 The document is parsed by our hardened parser. The waveform is XLI: per lead an 8-byte chunk
 header, 10-bit LZW codes, then byte-split 16-bit second differences. We decode it ourselves,
@@ -67,7 +68,8 @@ _MEASUREMENTS = {
 
 def _check_document(path: Path, root: Element) -> str:
     if xs.local(root.tag) != "restingecgdata":
-        raise ECGFormatError(path, f"not a Philips Sierra ECG document (root <{xs.local(root.tag)}>)")
+        raise ECGFormatError(path, "not a Philips Sierra ECG document (root "
+                                   f"<{xs.local(root.tag)}>)")
     doc_type = xs.text(root, "documentinfo", "documenttype") or "(none)"
     version = xs.text(root, "documentinfo", "documentversion") or "(none)"
     if doc_type not in SUPPORTED_TYPES:
@@ -121,22 +123,26 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
         )
     labels_attr = (pw.get("leadlabels") or "").split()
     if labels_attr:
-        n_leads = _int_field(path, pw.get("numberofleads") or str(len(labels_attr)), "numberofleads")
+        n_leads = _int_field(path, pw.get("numberofleads") or str(len(labels_attr)),
+                             "numberofleads")
         labels = labels_attr[:n_leads]
     else:
-        n_leads = _int_field(path, xs.text(signal_chars, "numberchannelsallocated"), "number of channels")
+        n_leads = _int_field(path, xs.text(signal_chars, "numberchannelsallocated"),
+                             "number of channels")
         # bounded before the label list is built from it: the count is untrusted input
         labels = (list(_STD12[:n_leads]) + [f"Channel {k + 1}" for k in range(12, n_leads)]
                   if 1 <= n_leads <= _MAX_LEADS else [])
     if not 1 <= n_leads <= _MAX_LEADS or len(labels) != n_leads:
-        raise ECGFormatError(path, f"Philips XML declares {n_leads} leads; 1 to {_MAX_LEADS} expected")
+        raise ECGFormatError(path, f"Philips XML declares {n_leads} leads; 1 to {_MAX_LEADS} "
+                                   "expected")
     for where, value in (("<parsedwaveforms resolution>", pw.get("resolution")),
                          ("<resolution>", xs.text(signal_chars, "resolution")),
                          ("<signalresolution>", xs.text(signal_chars, "signalresolution"))):
         if value is not None:  # the first one present is the one used: never a silent fallback
             resolution_uv = xs.number(value)
             if resolution_uv is None or resolution_uv <= 0:
-                raise ECGFormatError(path, f"Philips XML {where} is not a positive number ({value[:40]!r})")
+                raise ECGFormatError(path, f"Philips XML {where} is not a positive number "
+                                           f"({value[:40]!r})")
             check_step(path, resolution_uv / 1000.0, f"Philips XML {where} ({resolution_uv:g} µV)")
             break
     else:
@@ -153,7 +159,8 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
         try:
             flat = np.array(text.split(), dtype=np.int64)
         except ValueError:
-            raise ECGFormatError(path, "Philips XML plain waveform holds a non-integer value") from None
+            raise ECGFormatError(path, "Philips XML plain waveform holds a non-integer "
+                                       "value") from None
         if flat.size != n_leads * n_samples:
             raise ECGFormatError(path, f"Philips XML plain waveform has {flat.size} values, "
                                  f"expected {n_leads} × {n_samples}")
@@ -162,7 +169,8 @@ def _waveforms(path: Path, root: Element) -> tuple[np.ndarray, float, list[str],
         try:
             data = base64.b64decode(pw.text or "", validate=False)
         except (binascii.Error, ValueError):
-            raise ECGFormatError(path, "Philips XML waveform is not valid Base64 (truncated?)") from None
+            raise ECGFormatError(path, "Philips XML waveform is not valid Base64 "
+                                       "(truncated?)") from None
         leads = xli_decode(path, data, n_leads, n_samples)
         if tuple(labels[:6]) == _STD12[:6]:
             _rebuild_limb_leads(leads)
@@ -220,7 +228,8 @@ def _acquisition(root: Element) -> Acquisition:
     sc = xs.child(acq, "signalcharacteristics")
     machine = xs.child(acq, "machine")
     device = " ".join(
-        t for t in (xs.text(machine), machine.get("detaildescription") if machine is not None else None) if t
+        t for t in (xs.text(machine),
+                    machine.get("detaildescription") if machine is not None else None) if t
     ) or None
     low, high = xs.number(xs.text(sc, "hipass")), xs.number(xs.text(sc, "lowpass"))
     band = (xs.text(sc, "signalbandwidth") or "").split("-")
@@ -286,8 +295,10 @@ def read_median_beats(path: Path) -> ECG:
     if reps is None or reps.get("dataencoding", "Base64") != "Base64":
         raise ECGFormatError(path, "Philips XML holds no Base64 representative beats")
     if reps.get("samplespersec") is None or reps.get("resolution") is None:
-        raise ECGFormatError(path, "Philips XML representative beats lack sampling rate or resolution")
-    fs = check_sampling_rate(path, reps.get("samplespersec"), "Philips XML <repbeats samplespersec>")
+        raise ECGFormatError(path, "Philips XML representative beats lack sampling rate or "
+                                   "resolution")
+    fs = check_sampling_rate(path, reps.get("samplespersec"),
+                             "Philips XML <repbeats samplespersec>")
     res_uv = xs.number(reps.get("resolution"))
     if res_uv is None or res_uv <= 0:
         raise ECGFormatError(path, "Philips XML <repbeats resolution> is not a positive number")
@@ -300,11 +311,13 @@ def read_median_beats(path: Path) -> ECG:
         try:
             raw = base64.b64decode(payload, validate=False)
         except (binascii.Error, ValueError):
-            raise ECGFormatError(path, "Philips XML representative beat is not valid Base64") from None
+            raise ECGFormatError(path, "Philips XML representative beat is not valid "
+                                       "Base64") from None
         labels.append(rep.get("leadname") or f"lead{len(labels) + 1}")
         columns.append(np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int64))
     if not columns or len({len(c) for c in columns}) != 1 or len(columns[0]) == 0:
-        raise ECGFormatError(path, "Philips XML representative beats are missing or of unequal length")
+        raise ECGFormatError(path, "Philips XML representative beats are missing or of unequal "
+                                   "length")
     counts = np.column_stack(columns)
     valid = ~np.all(counts == _PAD, axis=1)
     end = int(np.nonzero(valid)[0][-1]) + 1 if valid.any() else 0

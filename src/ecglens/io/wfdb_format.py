@@ -149,7 +149,8 @@ def _decode(path: Path, h: _Header) -> np.ndarray:
             digital = np.append(digital, b[-2] | ((b[-1] & 0x0F) << 8)).astype(np.int16)
         digital = np.where(digital > 2047, digital - 4096, digital)[:total]
     if len(digital) < total:
-        raise ECGFormatError(path, f"signal file truncated: {len(digital) // n_sig} of {h.sig_len} samples")
+        raise ECGFormatError(path, f"signal file truncated: {len(digital) // n_sig} of {h.sig_len} "
+                                   "samples")
     d = digital.reshape(h.sig_len, n_sig)
     nanlocs = d == _INVALID[h.fmt]
     p = d.astype(np.float64)
@@ -191,13 +192,15 @@ def read_with_wfdb(path: Path) -> ECG:
     try:
         rec = wfdb.rdrecord(str(base), physical=True)
     except FileNotFoundError as exc:
-        raise ECGFormatError(path, f"WFDB record incomplete: {exc.filename or exc} is missing") from None
+        raise ECGFormatError(path, f"WFDB record incomplete: {exc.filename or exc} is "
+                                   "missing") from None
     if rec.p_signal is None or rec.p_signal.size == 0:
         raise ECGFormatError(path, "WFDB record holds no samples")
     scale = np.array([_MV.get((u or "").strip().lower(), 1.0) for u in rec.units])
     signal = rec.p_signal * scale
     if rec.sig_len and signal.shape[0] < rec.sig_len:
-        raise ECGFormatError(path, f"signal file truncated: {signal.shape[0]} of {rec.sig_len} samples")
+        raise ECGFormatError(path, f"signal file truncated: {signal.shape[0]} of {rec.sig_len} "
+                                   "samples")
     adc = np.asarray(rec.adc_gain, dtype=float)
     resolution = np.array([s / g if g else 0.0 for s, g in zip(scale, adc, strict=False)])
     return _build(signal, rec.fs, list(rec.sig_name), rec.comments or [], resolution)
@@ -282,7 +285,8 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
                 suffix = Path(old).suffix
                 taken = set(renames.values())
                 new = dst_base.name + suffix
-                renames[old] = new if new not in taken else f"{dst_base.name}_{len(renames)}{suffix}"
+                renames[old] = (new if new not in taken
+                                else f"{dst_base.name}_{len(renames)}{suffix}")
             line = renames[old] + line[m.end("file_name"):]
         out.append(line)
     dst_base.parent.mkdir(parents=True, exist_ok=True)

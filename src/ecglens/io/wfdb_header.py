@@ -44,7 +44,8 @@ _MAX_BASELINE = 2**31  # WFDB samples are at most 32-bit integers
 
 
 def _lines(text: str) -> list[str]:
-    return [ln for ln in (raw.strip() for raw in text.splitlines()) if ln and not ln.startswith("#")]
+    return [ln for ln in (raw.strip() for raw in text.splitlines())
+            if ln and not ln.startswith("#")]
 
 
 def record_fields(path: Path, line: str) -> tuple[int | None, int, float, int]:
@@ -57,7 +58,8 @@ def record_fields(path: Path, line: str) -> tuple[int | None, int, float, int]:
     n_sig = int(tokens[1])
     if n_sig > MAX_CHANNELS:
         raise ECGFormatError(
-            path, f"WFDB header declares {n_sig:,} signals; an ECG record has at most {MAX_CHANNELS}"
+            path,
+            f"WFDB header declares {n_sig:,} signals; an ECG record has at most {MAX_CHANNELS}"
         )
     fs = DEFAULT_FS
     if len(tokens) > 2:
@@ -94,7 +96,8 @@ def _signal_file_size(folder: Path | None, name: str) -> int | None:
         return None
 
 
-def vet_signal_lines(path: Path, lines: list[str], fs: float, sig_len: int, folder: Path | None) -> None:
+def vet_signal_lines(path: Path, lines: list[str], fs: float, sig_len: int,
+                     folder: Path | None) -> None:
     """Check every field of the signal lines that sizes or scales what wfdb reads."""
     from wfdb.io.header import rx_signal
 
@@ -114,14 +117,16 @@ def vet_signal_lines(path: Path, lines: list[str], fs: float, sig_len: int, fold
         skew = int(m.group("skew") or 0)
         if skew > MAX_WFDB_SKEW_FRAMES or (sig_len and skew >= sig_len):
             raise ECGFormatError(
-                path, f"WFDB header: {label} has a skew of {skew:,} frames; skews are a few samples "
+                path,
+                f"WFDB header: {label} has a skew of {skew:,} frames; skews are a few samples "
                 f"(at most {MAX_WFDB_SKEW_FRAMES:,} and shorter than the record's {sig_len:,})"
             )
         offset = int(m.group("byte_offset") or 0)
         size = _signal_file_size(folder, m.group("file_name"))
         if offset > MAX_FILE_BYTES or (size is not None and offset >= size > 0):
             raise ECGFormatError(
-                path, f"WFDB header: {label} starts at byte {offset:,}, beyond the end of its signal file"
+                path,
+                f"WFDB header: {label} starts at byte {offset:,}, beyond the end of its signal file"
                 + (f" ({size:,} bytes)" if size is not None else "")
             )
         gain_text = m.group("adc_gain") or ""
@@ -140,12 +145,14 @@ def vet_signal_lines(path: Path, lines: list[str], fs: float, sig_len: int, fold
         baseline = m.group("baseline")
         if baseline and abs(int(baseline)) > _MAX_BASELINE:
             raise ECGFormatError(
-                path, f"WFDB header: {label} has a baseline of {int(baseline):,} counts, beyond the "
+                path,
+                f"WFDB header: {label} has a baseline of {int(baseline):,} counts, beyond the "
                 "range of any WFDB sample"
             )
     if values_per_frame * sig_len > MAX_SAMPLE_VALUES:
         raise ECGFormatError(
-            path, f"WFDB header declares {values_per_frame} values per frame × {sig_len} frames, more "
+            path,
+            f"WFDB header declares {values_per_frame} values per frame × {sig_len} frames, more "
             f"than the {MAX_SAMPLE_VALUES:,} sample values one ECG may hold; refusing to read it"
         )
 

@@ -119,12 +119,15 @@ def write_edf(ecg: ECG, path: str | Path) -> Path:
             digital.astype(np.int16), ecg.fs, label=edf_label(lead), physical_dimension="mV",
             physical_range=(lo, hi), digital_range=(-32768, 32767),
         ))
-    sex: Literal["F", "M", "X"] = "M" if ecg.patient.sex == "M" else "F" if ecg.patient.sex == "F" else "X"
+    sex: Literal["F", "M", "X"] = ("M" if ecg.patient.sex == "M"
+                                  else "F" if ecg.patient.sex == "F" else "X")
     edf = edfio.Edf(
         signals,
         patient=edfio.Patient(sex=sex),
-        recording=edfio.Recording(startdate=ecg.acquisition.time.date() if ecg.acquisition.time else None),
-        starttime=ecg.acquisition.time.time().replace(microsecond=0) if ecg.acquisition.time else None,
+        recording=edfio.Recording(
+            startdate=ecg.acquisition.time.date() if ecg.acquisition.time else None),
+        starttime=(ecg.acquisition.time.time().replace(microsecond=0) if ecg.acquisition.time
+                   else None),
         data_record_duration=record_s,
     )
     edf.write(p)

@@ -125,10 +125,12 @@ def xli_decode(path: Path, data: bytes, n_leads: int, n_samples: int) -> list[np
         except _LzwError:  # a code that refers to a string the LZW table cannot have yet
             raise ECGFormatError(path, f"XLI chunk {k} is not valid LZW data") from None
         if len(buffer) < max_bytes:
-            raise ECGFormatError(path, f"XLI chunk {k} holds {len(buffer) // 2} of {n_samples} samples")
+            raise ECGFormatError(path, f"XLI chunk {k} holds {len(buffer) // 2} of {n_samples} "
+                                       "samples")
         samples = xli_samples(buffer, start)
         if samples is None:
-            raise ECGFormatError(path, f"XLI chunk {k} does not decode (a sample leaves the 16-bit range)")
+            raise ECGFormatError(path, f"XLI chunk {k} does not decode (a sample leaves the 16-bit "
+                                       "range)")
         leads.append(samples)
         offset += 8 + size
     return leads

@@ -47,7 +47,8 @@ def _refusing(path: Path) -> Iterator[None]:
     except SafeET.ParseError as exc:
         raise ECGFormatError(path, f"malformed or truncated XML ({exc})") from None
     except (LookupError, ValueError):  # encoding="UTF-1", or one expat cannot decode
-        raise ECGFormatError(path, "XML declares a character encoding that cannot be read") from None
+        raise ECGFormatError(path, "XML declares a character encoding that cannot be "
+                                   "read") from None
 
 
 def _utf16_order(data: bytes) -> str | None:
@@ -60,15 +61,18 @@ def _utf16_order(data: bytes) -> str | None:
 
 
 #: encodings in which every ASCII character, ``<`` included, is its own single byte
-_ASCII_COMPATIBLE = re.compile(r"utf[-_]?8([-_]sig)?|ascii|latin[-_]?1|iso8859[-_]\d+|cp125\d|cp437|cp850")
-_DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
+_ASCII_COMPATIBLE = re.compile(
+    r"utf[-_]?8([-_]sig)?|ascii|latin[-_]?1|iso8859[-_]\d+|cp125\d|cp437|cp850")
+_DECLARED_ENCODING = re.compile(
+    rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 
 
 def _check_encoding(path: Path, data: bytes, order: str | None) -> None:
     """Refuse declared encodings the token scan cannot read (``<`` not the byte 0x3C: EBCDIC...)."""
     head = data[:400]
     if order is not None:
-        head = head.decode("utf-16-le" if order == "<" else "utf-16-be", "ignore").encode("ascii", "ignore")
+        head = head.decode("utf-16-le" if order == "<" else "utf-16-be",
+                           "ignore").encode("ascii", "ignore")
     m = _DECLARED_ENCODING.match(head.lstrip(b"\xef\xbb\xbf"))
     if m is None:
         return
@@ -76,7 +80,8 @@ def _check_encoding(path: Path, data: bytes, order: str | None) -> None:
     try:
         canonical = codecs.lookup(name).name
     except LookupError:
-        raise ECGFormatError(path, "XML declares a character encoding that cannot be read") from None
+        raise ECGFormatError(path, "XML declares a character encoding that cannot be "
+                                   "read") from None
     if order is not None and canonical.startswith("utf-16"):
         return
     if order is not None or not _ASCII_COMPATIBLE.fullmatch(canonical):
@@ -121,7 +126,8 @@ def check_tokens(path: Path, data: bytes, *, limit: int = MAX_XML_TOKEN_BYTES) -
     what = "text or attribute value"
     if longest <= limit:
         encoding = "utf-8" if order is None else ("utf-16-le" if order == "<" else "utf-16-be")
-        for opening, closing, kind in ((b"<!--", b"-->", "comment"), (b"<![CDATA[", b"]]>", "CDATA section"),
+        for opening, closing, kind in ((b"<!--", b"-->", "comment"),
+                                       (b"<![CDATA[", b"]]>", "CDATA section"),
                                        (b"<?", b"?>", "processing instruction")):
             o, c = opening.decode().encode(encoding), closing.decode().encode(encoding)
             pos = data.find(o)
@@ -152,7 +158,8 @@ def _read_bounded(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise ECGFormatError(path, f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        raise ECGFormatError(path, "cannot read the file "
+                                   f"({exc.strerror or type(exc).__name__})") from None
 
 
 def parse(path: Path, *, allow_doctype: bool = False) -> Element:
@@ -209,7 +216,8 @@ def root_tag(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(MAX_XML_TOKEN_BYTES + 65536)
     except OSError as exc:
-        raise ECGFormatError(path, f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        raise ECGFormatError(path, "cannot read the file "
+                                   f"({exc.strerror or type(exc).__name__})") from None
     check_tokens(path, head)
     with _refusing(path):
         parser = SafeET.DefusedXMLParser(
