@@ -93,7 +93,8 @@ def ptbxl_dir() -> Path:
 
 
 def nk_intervals(sig: np.ndarray, fs: float) -> dict[str, float | None]:
-    """NeuroKit2 per lead (ecg_process + ecg_delineate 'dwt'), median over beats, then over leads."""
+    """NeuroKit2 per lead (ecg_process + ecg_delineate 'dwt'), median over beats, then over
+    leads."""
     import neurokit2 as nk
 
     per: dict[str, list[float]] = {k: [] for k in KEYS}
@@ -104,7 +105,7 @@ def nk_intervals(sig: np.ndarray, fs: float) -> dict[str, float | None]:
                 s, info = nk.ecg_process(sig[:, j], sampling_rate=fs)
                 _, w = nk.ecg_delineate(s["ECG_Clean"], info["ECG_R_Peaks"], sampling_rate=fs,
                                         method="dwt")
-        except Exception:  # noqa: BLE001, S112 - NeuroKit2 fails on some leads; skip the lead
+        except Exception:  # noqa: BLE001 - NeuroKit2 fails on some leads; skip the lead
             continue
         g = {k: np.asarray(w[k], dtype=float) for k in ("ECG_P_Onsets", "ECG_P_Offsets",
                                                         "ECG_R_Onsets", "ECG_R_Offsets",
@@ -151,7 +152,8 @@ def ecgdeli_beats(records: dict[int, Path]) -> tuple[dict[int, np.ndarray], floa
     cache_file = CACHE / "ecgdeli_ludb.json"
     key = _ecgdeli_hash()
     cached = json.loads(cache_file.read_text()) if cache_file.exists() else {}
-    done: dict[str, list[list[float]]] = cached.get("records", {}) if cached.get("key") == key else {}
+    done: dict[str, list[list[float]]] = (cached.get("records", {}) if cached.get("key") == key
+                                          else {})
     todo = [i for i in records if str(i) not in done]
     wall = 0.0
     if todo:
@@ -197,7 +199,7 @@ def ecgdeli_intervals(beats: np.ndarray, rule: str = "fiducials") -> dict[str, f
     QRS onset minus P onset, not its "PR interval" which ends at the R peak).
     """
     if beats.size == 0:
-        return {k: None for k in KEYS}
+        return dict.fromkeys(KEYS)
     if rule == "sync":
         f = beats[:, 13:]
         per = {"p_duration_ms": f[:, 0], "pr_ms": f[:, 3], "qrs_ms": f[:, 1], "qt_ms": f[:, 5]}
@@ -300,7 +302,8 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     else:
         print("   ecgdeli: 12-lead pipeline of its Example/Annotate_ExampleECG.m run in GNU Octave "
               "(benchmarks/ecgdeli_octave/run_ludb.m); 'ecgdeli' = differences of its global "
-              "fiducials (FPT_MultiChannel), 'ecgdeli-sync' = its own ExtractIntervalFeaturesFromFPT"
+              "fiducials (FPT_MultiChannel), 'ecgdeli-sync' = its own "
+              "ExtractIntervalFeaturesFromFPT"
               " synchronised intervals; 'issue 3' = figures quoted there, not measured here.")
         none = {k: sum(1 for r in rows if r[2][k] is not None and r[6][k] is None) for k in KEYS}
         print(f"   ecgdeli: reference present but value null: {none}")
@@ -309,7 +312,8 @@ def section_ludb(skip_nk: bool, half: str | None = None, skip_ecgdeli: bool = Fa
     print(f"\n4. LUDB atrial fibrillation: {n_null}/{len(af_null)} records with P duration and PR "
           f"null; failures: {[r[0] for r in af_null if r[1]['pr_ms'] is not None]}")
     predictor = default_predictor()
-    kept = [r[0] for r in af_null if interpret(read(d / "data" / f"{r[0]}.hea"), predictor=predictor,
+    kept = [r[0] for r in af_null
+            if interpret(read(d / "data" / f"{r[0]}.hea"), predictor=predictor,
                                                explain=0).measurements.pr_ms is not None]
     print(f"   the same through interpret ({DEFAULT_BUNDLE}): {len(af_null) - len(kept)}/"
           f"{len(af_null)} null; failures: {kept}")
@@ -331,7 +335,7 @@ def section_mitbih() -> None:
     rec = wfdb.rdrecord(str(base))
     ann = wfdb.rdann(str(base), "atr")
     beats = set("NLRBAaJSVrFejnE/fQ?")
-    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in beats])
+    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in beats])
     ecg = make_ecg(rec.p_signal, rec.fs, rec.sig_name)
     t0 = time.perf_counter()
     det = analyze(ecg).rpeaks
@@ -423,7 +427,8 @@ def section_ptbxl(limit: int) -> None:
         spec = np.mean([sc[s] < thr for sc in scores["none"]])
         print(f"   {s:<7} {sens_named:>20.1%} {sens:>11.1%} {spec:>12.2%}")
     flagged = np.array([x is not None for x in named["none"]])
-    print(f"   unswapped records flagged with any swap: {flagged.mean():.2%}; by statement: " + ", ".join(
+    print(f"   unswapped records flagged with any swap: {flagged.mean():.2%}; by "
+          "statement: " + ", ".join(
         f"{c} {flagged[has].mean():.1%} ({has.sum()})" for c in FALSE_ALARM_CODES
         if (has := np.array([c in cs for cs in ok_codes], bool)).any()))
     print(f"   AFIB records with P duration and PR null: {afib_null}/{afib_n} "

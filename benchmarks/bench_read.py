@@ -94,7 +94,8 @@ def _ptbxl(tmp: Path, n: int) -> list[Path]:
     root = CACHE / "ptbxl"
     if not (root / "records100").is_dir():
         root = tmp / "ptbxl"
-        subprocess.run([sys.executable, str(DATA / "ptbxl" / "unpack.py"), str(root), "--folds", "9"],
+        subprocess.run([sys.executable, str(DATA / "ptbxl" / "unpack.py"), str(root),
+                        "--folds", "9"],
                        check=True, capture_output=True)
     files = sorted((root / "records100").rglob("*_lr.hea"))
     return files[:: max(1, len(files) // n)][:n]
@@ -121,7 +122,8 @@ def _array_files(tmp: Path, sources: list[Path]) -> list[Path]:
     out: list[Path] = []
     for s in sources:
         ecg = read(s)
-        out += [write_npz(ecg, tmp / "arr" / f"{s.stem}.npz"), write_csv(ecg, tmp / "arr" / f"{s.stem}.csv")]
+        out += [write_npz(ecg, tmp / "arr" / f"{s.stem}.npz"),
+                write_csv(ecg, tmp / "arr" / f"{s.stem}.csv")]
     return out
 
 
@@ -188,7 +190,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         groups = collect(Path(tmp), args.ptbxl_records)
-        print(f"{'files':<32} {'n':>3} {'ecglens ms':>11} {'baseline':>14} {'base ms':>8} {'ratio':>6}")
+        print(f"{'files':<32} {'n':>3} {'ecglens ms':>11} {'baseline':>14} {'base ms':>8} "
+              f"{'ratio':>6}")
         for label, files in groups.items():
             ours, theirs, name = bench(files, args.repeats)
             ratio = f"{ours / theirs:6.2f}" if theirs else "     -"

@@ -113,7 +113,8 @@ class Load:
         return kind, ms, r.status_code
 
 
-def _run(load: Load, kinds: list[str], concurrency: int) -> tuple[float, list[tuple[str, float, int]]]:
+def _run(load: Load, kinds: list[str],
+         concurrency: int) -> tuple[float, list[tuple[str, float, int]]]:
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         out = list(pool.map(load.one, kinds))
@@ -128,7 +129,8 @@ def _report(name: str, wall: float, out: list[tuple[str, float, int]]) -> float:
     allms = sorted(ms for _, ms, _ in out)
     rps = len(out) / wall
     print(f"\n{name}: {len(out)} requests in {wall:.1f} s = {rps:.1f} req/s, "
-          f"p50 {statistics.median(allms):.1f} ms, p99 {allms[int(0.99 * (len(allms) - 1))]:.1f} ms,"
+          f"p50 {statistics.median(allms):.1f} ms, p99 {allms[int(0.99 * (len(allms) - 1))]:.1f} "
+          "ms,"
           f" errors {len(errors)}")
     for k in sorted(by):
         v = sorted(by[k])

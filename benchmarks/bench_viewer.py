@@ -109,11 +109,13 @@ def main() -> int:
 
     p95 = redraws[int(0.95 * (len(redraws) - 1))]
     med = statistics.median(redraws)
-    print(f"record: {RECORD.name}, 12 leads, 500 Hz, 10 s; signal JSON {len(sig.content) / 1024:.0f} KB "
+    print(f"record: {RECORD.name}, 12 leads, 500 Hz, 10 s; signal JSON "
+          f"{len(sig.content) / 1024:.0f} KB "
           f"fetched in {fetch_ms:.0f} ms; device pixel ratio {args.scale:g}")
     print(f"viewer open (click to first drawing): {open_ms:.0f} ms, of which drawing "
           f"{first['duration']:.1f} ms")
-    print(f"viewer redraw, {len(redraws)} drawings over {args.redraws} changes: median {med:.1f} ms, p95 {p95:.1f} ms")
+    print(f"viewer redraw, {len(redraws)} drawings over {args.redraws} changes: median {med:.1f} "
+          f"ms, p95 {p95:.1f} ms")
     print(f"baseline, server PNG report of the same ECG: {png_ms:.0f} ms "
           f"-> viewer open is {png_ms / open_ms:.1f}x faster, a redraw {png_ms / med:.0f}x")
     return 0

@@ -99,7 +99,8 @@ def main() -> None:
           f"(median {np.median(rho_abs):.3f}, max {np.max(rho_abs):.3f})")
     print(f"   Spearman(signed):              mean {np.mean(rho_sig):.3f} "
           f"(median {np.median(rho_sig):.3f}, max {np.max(rho_sig):.3f})")
-    print(f"   goal mean < 0.3: {'PASS' if max(np.mean(rho_abs), np.mean(rho_sig)) < 0.3 else 'FAIL'}"
+    print("   goal mean < 0.3: "
+          f"{'PASS' if max(np.mean(rho_abs), np.mean(rho_sig)) < 0.3 else 'FAIL'}"
           " (both variants)")
 
     # 2. deletion

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         seeds = all_seed_records(data / "formats", work / "seeds")
         for fmt in formats:
-            corpus = mutant_corpus(fmt, seeds[fmt], args.per_format, args.seed + zlib.crc32(fmt.encode()))
+            corpus = mutant_corpus(fmt, seeds[fmt], args.per_format,
+                                   args.seed + zlib.crc32(fmt.encode()))
             done = False
             while not done:
                 batch_dir = work / "batch"
@@ -63,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                 for label, record, content in corpus:
                     folder = batch_dir / f"m{len(jobs)}"
                     folder.mkdir(parents=True)
-                    for f, b in zip(record, content):
+                    for f, b in zip(record, content, strict=True):
                         (folder / f.name).write_bytes(b)
-                    jobs.append({"id": len(jobs), "path": str(folder / record[0].name), "label": label})
+                    jobs.append({"id": len(jobs), "path": str(folder / record[0].name),
+                                 "label": label})
                     if len(jobs) == BATCH:
                         break
                 else:

@@ -69,7 +69,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true", help="report what is behind; exit 1 if any")
-    mode.add_argument("--write", action="store_true", help="rewrite the lock from today's resolution")
+    mode.add_argument("--write", action="store_true", help="rewrite the lock from today's "
+                                                           "resolution")
     args = ap.parse_args()
     today = resolve_today()
     if args.write:

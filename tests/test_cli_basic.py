@@ -60,7 +60,8 @@ def test_info_directory_table_skips_companions_and_reports_errors(
     src = formats_dir / "mitbih"
     for f in src.iterdir():  # 100.hea + 100.dat + 100.atr: one record
         (tmp_path / f.name).write_bytes(f.read_bytes())
-    (tmp_path / "renamed_ecg.bin").write_bytes((formats_dir / "hl7-aecg" / "minimum_aecg.xml").read_bytes())
+    aecg = formats_dir / "hl7-aecg" / "minimum_aecg.xml"
+    (tmp_path / "renamed_ecg.bin").write_bytes(aecg.read_bytes())
     (tmp_path / "junk.xml").write_bytes(b"\x00\x01 not xml at all")
     (tmp_path / "notes.txt").write_text("not an ECG, skipped")
     code = main(["info", str(tmp_path)])
@@ -113,7 +114,8 @@ def test_info_json_stays_strict_json_with_nonfinite_device_measurement(
 
     ds = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm"))
     ann = next(a for a in ds.WaveformAnnotationSequence
-               if "NumericValue" in a and a.ConceptNameCodeSequence[0].CodeMeaning == "QRS Duration")
+               if "NumericValue" in a
+               and a.ConceptNameCodeSequence[0].CodeMeaning == "QRS Duration")
     ann.NumericValue = value
     p = tmp_path / "nan.dcm"
     ds.save_as(p)

@@ -146,7 +146,8 @@ def test_signature_statements_removed(formats_dir: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[1] != "hl7-aecg/minimum_aecg.xml"], ids=_id)
-def test_dispatcher_keeps_format(formats_dir: Path, tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_dispatcher_keeps_format(formats_dir: Path, tmp_path: Path,
+                                 case: tuple) -> None:  # type: ignore[type-arg]
     """Through ``ecglens.io.deidentify``: the output is detected as the same format and reads."""
     _, name, _ = case
     dst = tmp_path / Path(name).name
@@ -163,7 +164,8 @@ def test_dispatcher_keeps_format(formats_dir: Path, tmp_path: Path, case: tuple)
     (sierra, "philips-sierra/129DYPRG.XML", "<pacestatus>",
      "<homephone>SECRET-123</homephone>"),
 ], ids=["muse-section", "sierra-section", "sierra-patient-field"])
-def test_unlisted_fields_are_emptied(formats_dir: Path, tmp_path: Path, module: ModuleType, name: str,
+def test_unlisted_fields_are_emptied(formats_dir: Path, tmp_path: Path,
+                                     module: ModuleType, name: str,
                                      anchor: str, insert: str) -> None:
     """Fields we do not know are not trusted: vendor sections and extra patient fields go empty."""
     text = (formats_dir / name).read_text(encoding="utf-8")

@@ -38,7 +38,7 @@ def test_dicom_phi_removed_waveform_bytes_identical_dates_shifted(tmp_path: Path
     for s in DICOM_PHI:
         assert s not in data, s
     a, b = pydicom.dcmread(DICOM), pydicom.dcmread(out)
-    for ga, gb in zip(a.WaveformSequence, b.WaveformSequence):
+    for ga, gb in zip(a.WaveformSequence, b.WaveformSequence, strict=True):
         assert ga.WaveformData == gb.WaveformData
     assert "PatientBirthDate" not in b
     expected = (datetime.strptime(a.StudyDate, "%Y%m%d") - timedelta(days=400)).strftime("%Y%m%d")
@@ -64,8 +64,9 @@ def test_dicom_same_key_same_pseudonym_and_drop_dates(tmp_path: Path) -> None:
 
 def _edf_with_phi(path: Path, formats_dir: Path) -> Path:
     ref = read(formats_dir / "physionet-challenge" / "E07507.hea")
-    signals = [edfio.EdfSignal(ref.signal[:, k], ref.fs, label=f"ECG {lead}", physical_dimension="mV",
-                               physical_range=(-32.768, 32.767)) for k, lead in enumerate(ref.leads)]
+    signals = [edfio.EdfSignal(ref.signal[:, k], ref.fs, label=f"ECG {lead}",
+                               physical_dimension="mV", physical_range=(-32.768, 32.767))
+               for k, lead in enumerate(ref.leads)]
     edf = edfio.Edf(
         signals,
         patient=edfio.Patient(code="MRN4711", sex="M", birthdate=date(1950, 3, 4), name="Doe_John"),
@@ -157,7 +158,8 @@ def test_cli_directory_tree_and_exit_codes(tmp_path: Path, formats_dir: Path,
     key = tmp_path / "key"
     key.write_text("a secret\n")
     out = tmp_path / "out"
-    r = run_main(capsys, "deidentify", str(tree), str(out), "--key-file", str(key), "--shift-days", "7")
+    r = run_main(capsys, "deidentify", str(tree), str(out), "--key-file", str(key),
+                 "--shift-days", "7")
     assert r.returncode == 0, r.stderr
     for rel in ("wfdb/E07508.hea", "wfdb/E07508.mat", "dicom/ecg.dcm", "edf.edf"):
         assert (out / rel).is_file(), rel
@@ -175,14 +177,17 @@ def test_cli_directory_tree_and_exit_codes(tmp_path: Path, formats_dir: Path,
     assert (tmp_path / "out2" / "edf.edf").is_file()
 
 
-def test_cli_single_file_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "x.dcm"), "--key", "k", "--drop-dates")
+def test_cli_single_file_errors_are_one_line(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "x.dcm"), "--key",
+                 "k", "--drop-dates")
     assert r.returncode == 0, r.stderr
     r = run_cli("deidentify", str(tmp_path / "missing.dcm"), str(tmp_path / "y.dcm"))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     r = run_main(capsys, "deidentify", str(tmp_path / "x.dcm"), str(tmp_path / "x.dcm"))
     assert r.returncode == 2 and "overwrite" in r.stderr
-    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "z.dcm"), "--shift-days", "3", "--drop-dates")
+    r = run_main(capsys, "deidentify", str(DICOM), str(tmp_path / "z.dcm"), "--shift-days",
+                 "3", "--drop-dates")
     assert r.returncode == 2  # argparse: mutually exclusive options
 
 

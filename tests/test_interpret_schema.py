@@ -19,7 +19,8 @@ def test_the_measurement_report_travels_and_the_mirrors_match() -> None:
     d = json.loads(interp.model_dump_json())
     assert d["schema_version"] == SCHEMA_VERSION == "1.3"
     report = d["measurement"]
-    assert report["version"] == "1.0" and report["median_beats"]["leads"] == list(example_ecg().leads)
+    assert report["version"] == "1.0"
+    assert report["median_beats"]["leads"] == list(example_ecg().leads)
     for key in ("measurements", "quality", "lead_reversal"):  # 1.x readers find them on top
         assert d[key] == report[key]
     again = Interpretation.model_validate_json(interp.model_dump_json())

@@ -113,7 +113,8 @@ def test_csv_and_npz_round_trip(tmp_path: Path, formats_dir: Path) -> None:
 def test_csv_time_column_gives_fs_and_units_comment(tmp_path: Path) -> None:
     t = np.arange(0, 2, 1 / 250)
     sig = np.column_stack([np.sin(t), np.cos(t)]) * 1000  # microvolts
-    lines = ["# units=uV", "time;I;II"] + [f"{a:.6f};{b:.6f};{c:.6f}" for a, (b, c) in zip(t, sig)]
+    lines = ["# units=uV", "time;I;II"] + [f"{a:.6f};{b:.6f};{c:.6f}"
+                                           for a, (b, c) in zip(t, sig, strict=True)]
     path = tmp_path / "t.csv"
     path.write_text("\n".join(lines) + "\n")
     ecg = read(path, format="csv")
@@ -149,7 +150,8 @@ def _assert_same_as_rdrecord(hea: Path) -> None:
     assert ecg.resolution_mv == slow.resolution_mv and ecg.device == slow.device
 
 
-def test_wfdb_fast_path_identical_to_rdrecord(ptbxl_dir: Path, ludb_dir: Path, formats_dir: Path) -> None:
+def test_wfdb_fast_path_identical_to_rdrecord(ptbxl_dir: Path, ludb_dir: Path,
+                                              formats_dir: Path) -> None:
     records = (
         _ptbxl_records(ptbxl_dir, 5)
         + [ludb_dir / "data" / f"{i}.hea" for i in (1, 57, 140)]
@@ -174,7 +176,7 @@ def test_dicom_mdc_codes_and_millivolt_units(tmp_path: Path) -> None:
     group = ds.WaveformSequence[0]
     mdc = {"I": 1, "II": 2, "III": 61, "aVR": 62, "aVL": 63, "aVF": 64,
            "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8}
-    for ch, lead in zip(group.ChannelDefinitionSequence, STANDARD_LEADS):
+    for ch, lead in zip(group.ChannelDefinitionSequence, STANDARD_LEADS, strict=False):
         code = ch.ChannelSourceSequence[0]
         code.CodeValue, code.CodingSchemeDesignator = f"2:{mdc[lead]}", "MDC"
         code.CodeMeaning = "x"  # names must come from the code, not the text

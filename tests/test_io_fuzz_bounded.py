@@ -42,12 +42,14 @@ def write_corpus(seeds: dict[str, list[list[Path]]], per_format: int, out: Path,
     """Write ``per_format`` mutants of every format under ``out``; one job per mutant."""
     jobs: list[dict[str, object]] = []
     for fmt in ALL_FORMATS:
-        for label, record, data in mutant_corpus(fmt, seeds[fmt], per_format, seed + zlib.crc32(fmt.encode())):
+        for label, record, data in mutant_corpus(fmt, seeds[fmt], per_format,
+                                                 seed + zlib.crc32(fmt.encode())):
             folder = out / f"m{len(jobs)}"
             folder.mkdir(parents=True)
-            for f, content in zip(record, data):
+            for f, content in zip(record, data, strict=True):
                 (folder / f.name).write_bytes(content)
-            jobs.append({"id": len(jobs), "path": str(folder / record[0].name), "fmt": fmt, "label": label})
+            jobs.append({"id": len(jobs), "path": str(folder / record[0].name), "fmt": fmt,
+                         "label": label})
     return jobs
 
 
@@ -71,11 +73,13 @@ def test_mutants_of_every_reader_end_typed_or_plausible_within_limits(
     assert not violations, "\n".join(violations)
     for fmt, c in counts.items():
         assert sum(c.values()) == PER_FORMAT
-        assert c["refused"] > 0, f"{fmt}: no mutant was refused: the corpus does not reach the reader"
+        assert c["refused"] > 0, \
+            f"{fmt}: no mutant was refused: the corpus does not reach the reader"
     assert sum(c["plausible"] for c in counts.values()) > 0
 
 
-def test_corpus_is_deterministic_and_covers_the_mutation_kinds(formats_dir: Path, tmp_path: Path) -> None:
+def test_corpus_is_deterministic_and_covers_the_mutation_kinds(formats_dir: Path,
+                                                               tmp_path: Path) -> None:
     seeds = all_seed_records(formats_dir, tmp_path / "seeds")
     kinds: Counter[str] = Counter()
     for fmt in ALL_FORMATS:
@@ -84,7 +88,8 @@ def test_corpus_is_deterministic_and_covers_the_mutation_kinds(formats_dir: Path
         assert first == again
         for label, _ in first:
             kinds.update(op.split("@")[0] for op in label.split(":")[-1].split("+"))
-    assert {"flip", "truncate", "insert", "delete", "duplicate", "int_over", "big_token", "wfdb_header",
+    assert {"flip", "truncate", "insert", "delete", "duplicate", "int_over",
+            "big_token", "wfdb_header",
             "csv_field", "npz_field", "edf_field", "dicom_field", "scp_field", "aecg_field",
             "muse_field", "sierra_field"} <= set(kinds), kinds
 
@@ -111,7 +116,8 @@ def test_harness_catches_hangs_deaths_allocations_and_slowness(tmp_path: Path) -
     assert "died" in results[4]["detail"]
 
 
-def test_classify_judges_the_returned_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_classify_judges_the_returned_record(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
     """An ECG with infinite, absurd or all-missing samples is a violation even if returned."""
     from ecglens.io import registry
 

@@ -38,7 +38,8 @@ TIGHT = 768 * 2**20
 
 
 @pytest.fixture(scope="module")
-def seeds(formats_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[Path]]]:
+def seeds(formats_dir: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[Path]]]:
     return all_seed_records(formats_dir, tmp_path_factory.mktemp("seeds"))
 
 
@@ -94,13 +95,16 @@ def _lzw_bomb(n_repeats: int) -> bytes:
 def _sierra_with(formats_dir: Path, chunks: list[bytes], duration_ms: str) -> bytes:
     """The real 129DYPRG.XML with its XLI waveform replaced by ``chunks`` (one per lead)."""
     data = (formats_dir / "philips-sierra" / "129DYPRG.XML").read_bytes()
-    xli = b"".join(len(c).to_bytes(4, "little") + b"\0\0" + (0).to_bytes(2, "little") + c for c in chunks)
-    data = _sub(data, rb'durationperchannel="\d+"', b'durationperchannel="%s"' % duration_ms.encode())
+    xli = b"".join(len(c).to_bytes(4, "little") + b"\0\0" + (0).to_bytes(2, "little") + c
+                   for c in chunks)
+    data = _sub(data, rb'durationperchannel="\d+"',
+                b'durationperchannel="%s"' % duration_ms.encode())
     return _sub(data, rb"(<parsedwaveforms[^>]*>)[^<]+(</parsedwaveforms>)",
                 rb"\g<1>" + base64.b64encode(xli) + rb"\g<2>")
 
 
-def test_sierra_lzw_bomb_with_huge_declared_duration_is_refused_quickly(formats_dir: Path, tmp_path: Path) -> None:
+def test_sierra_lzw_bomb_with_huge_declared_duration_is_refused_quickly(formats_dir: Path,
+                                                                        tmp_path: Path) -> None:
     """The reported file: ~700 KB, durationperchannel="2000000000", a long run of one repeated
     LZW code. It took 72 s and 2.4 GB before being refused: the output guard trusted the header."""
     p = tmp_path / "bomb.xml"
@@ -140,7 +144,8 @@ def test_sierra_decoder_matches_sierraecg_on_the_real_files(formats_dir: Path) -
 
     n_chunks = 0
     for name in ("129DYPRG.XML", "3191723_ZZDEMOPTONLY_1-04_orig.xml"):
-        pw = next(xs.descendants(xs.parse(formats_dir / "philips-sierra" / name), "parsedwaveforms"))
+        pw = next(xs.descendants(xs.parse(formats_dir / "philips-sierra" / name),
+                                 "parsedwaveforms"))
         data = base64.b64decode(pw.text or "")
         offset = 0
         while offset + 8 <= len(data):
@@ -154,7 +159,8 @@ def test_sierra_decoder_matches_sierraecg_on_the_real_files(formats_dir: Path) -
             assert xli.lzw_decode(chunk, 10**7) == bytes(expected)
             samples = xli.xli_samples(bytes(expected[:11000]), first)
             assert samples is not None
-            np.testing.assert_array_equal(samples, np.asarray(xli_decode_deltas(list(expected[:11000]), first)))
+            decoded = xli_decode_deltas(list(expected[:11000]), first)
+            np.testing.assert_array_equal(samples, np.asarray(decoded))
             offset += 8 + size
             n_chunks += 1
     assert n_chunks == 32
@@ -174,7 +180,8 @@ def test_validate_is_the_bounded_upload_check(formats_dir: Path, tmp_path: Path)
 # --- 2. WFDB: skew, byte offsets, counts ------------------------------------------------------
 
 
-def _wfdb(formats_dir: Path, tmp_path: Path, edit: Callable[[str], str], name: str = "E07500") -> Path:
+def _wfdb(formats_dir: Path, tmp_path: Path, edit: Callable[[str], str],
+          name: str = "E07500") -> Path:
     src = formats_dir / "physionet-challenge"
     main = copy_record([src / f"{name}.hea", src / f"{name}.mat"], tmp_path)
     text = main.read_text()
@@ -192,7 +199,8 @@ def test_wfdb_huge_skew_refused_before_allocating(formats_dir: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("skew", [MAX_WFDB_SKEW_FRAMES + 1, 5000])
-def test_wfdb_skew_beyond_limit_or_record_refused(formats_dir: Path, tmp_path: Path, skew: int) -> None:
+def test_wfdb_skew_beyond_limit_or_record_refused(formats_dir: Path, tmp_path: Path,
+                                                  skew: int) -> None:
     main = _wfdb(formats_dir, tmp_path, lambda t: t.replace("16x1+24", f"16x1:{skew}+24", 1))
     assert "skew" in refused(main).problem
 
@@ -207,7 +215,8 @@ def test_wfdb_small_skew_still_reads(formats_dir: Path, tmp_path: Path) -> None:
     ("byte offset past the file", lambda t: t.replace("16x1+24", "16x1+999999"), "byte"),
     ("signals", lambda t: t.replace("E07500 12 500 5000", "E07500 300 500 5000", 1), "signals"),
     ("samples per frame", lambda t: t.replace("16x1+24", "16x99999+24", 1), "samples per frame"),
-    ("samples", lambda t: t.replace("E07500 12 500 5000", "E07500 12 500 5000000000", 1), "samples"),
+    ("samples",
+     lambda t: t.replace("E07500 12 500 5000", "E07500 12 500 5000000000", 1), "samples"),
 ])
 def test_wfdb_implausible_counts_refused_naming_the_field(
     formats_dir: Path, tmp_path: Path, label: str, edit: Callable[[str], str], word: str
@@ -306,16 +315,22 @@ FS_CASES: list[tuple[str, str, Callable[[Path], bytes], str]] = [
     ("numpy", "fs=nan", lambda p: _npz(p, fs=np.float64("nan")), "fs"),
     ("numpy", "fs=inf", lambda p: _npz(p, fs=np.float64("inf")), "fs"),
     ("numpy", "fs=1e9", lambda p: _npz(p, fs=np.float64(1e9)), "fs"),
-    ("edf", "duration=nan", lambda p: _edf_field(p.read_bytes(), "record_duration", "nan"), "duration"),
-    ("edf", "duration=1e-9", lambda p: _edf_field(p.read_bytes(), "record_duration", "1e-9"), "duration"),
-    ("dicom", "SamplingFrequency=nan", lambda p: _dicom(p, _set("SamplingFrequency", "nan")), "SamplingFrequency"),
-    ("dicom", "SamplingFrequency=-5", lambda p: _dicom(p, _set("SamplingFrequency", -5)), "SamplingFrequency"),
-    ("dicom", "SamplingFrequency=1e9", lambda p: _dicom(p, _set("SamplingFrequency", "1e9")), "SamplingFrequency"),
+    ("edf", "duration=nan",
+     lambda p: _edf_field(p.read_bytes(), "record_duration", "nan"), "duration"),
+    ("edf", "duration=1e-9",
+     lambda p: _edf_field(p.read_bytes(), "record_duration", "1e-9"), "duration"),
+    ("dicom", "SamplingFrequency=nan", lambda p: _dicom(p, _set("SamplingFrequency", "nan")),
+     "SamplingFrequency"),
+    ("dicom", "SamplingFrequency=-5", lambda p: _dicom(p, _set("SamplingFrequency", -5)),
+     "SamplingFrequency"),
+    ("dicom", "SamplingFrequency=1e9", lambda p: _dicom(p, _set("SamplingFrequency", "1e9")),
+     "SamplingFrequency"),
     ("hl7-aecg", "increment=1e-9", lambda p: _sub(p.read_bytes(), rb'<increment value="[^"]*"',
                                                   b'<increment value="1e-9"'), "increment"),
     ("hl7-aecg", "increment=nan", lambda p: _sub(p.read_bytes(), rb'<increment value="[^"]*"',
                                                  b'<increment value="nan"'), "increment"),
-    ("ge-muse", "SampleBase=1e9", lambda p: _sub(p.read_bytes(), rb"<SampleBase>500<", b"<SampleBase>1e9<", 2),
+    ("ge-muse", "SampleBase=1e9",
+     lambda p: _sub(p.read_bytes(), rb"<SampleBase>500<", b"<SampleBase>1e9<", 2),
      "SampleBase"),
     ("ge-muse", "SampleExponent=abc", lambda p: _sub(p.read_bytes(), rb"<SampleExponent>0<",
                                                      b"<SampleExponent>abc<", 2), "SampleExponent"),
@@ -351,7 +366,8 @@ def test_sierra_invalid_rate_attribute_is_not_replaced_by_another_field(
     text = data.decode("utf-16")
     assert 'samplespersecond="500"' in text
     p = tmp_path / "x.xml"
-    p.write_bytes(text.replace('samplespersecond="500"', 'samplespersecond="abc"', 1).encode("utf-16"))
+    bad = text.replace('samplespersecond="500"', 'samplespersecond="abc"', 1)
+    p.write_bytes(bad.encode("utf-16"))
     assert "samplespersecond" in refused(p).problem
 
 
@@ -401,7 +417,8 @@ SAMPLE_CASES: list[tuple[str, str, Callable[[Path], bytes], list[str]]] = [
     ("csv", "nan column", lambda p: _csv_column(p, "nan"), ["lead I", "no recorded sample"]),
     ("numpy", "inf sample", lambda p: _npz_signal(p, np.inf), ["lead III", "infinite"]),
     ("numpy", "1e308 sample", lambda p: _npz_signal(p, 1e308), ["lead III", "mV"]),
-    ("edf", "physical min nan", lambda p: _edf_field(p.read_bytes(), "physical_min", "nan", 0), ["physical"]),
+    ("edf", "physical min nan",
+     lambda p: _edf_field(p.read_bytes(), "physical_min", "nan", 0), ["physical"]),
     ("edf", "physical max 1e308", lambda p: _edf_field(p.read_bytes(), "physical_max", "1e308", 0),
      ["physical"]),
     ("dicom", "sensitivity inf", lambda p: _dicom(p, _set_channel("ChannelSensitivity", "inf")),
@@ -412,15 +429,19 @@ SAMPLE_CASES: list[tuple[str, str, Callable[[Path], bytes], list[str]]] = [
      ["channel 1", "ChannelBaseline"]),
     ("wfdb", "gain 1e-300", lambda p: p.read_bytes().replace(b"1000.0(0)/mV", b"1e-300(0)/mV", 1),
      ["I", "gain"]),
-    ("wfdb", "baseline 1e11", lambda p: p.read_bytes().replace(b"1000.0(0)/mV", b"1000.0(100000000000)/mV", 1),
+    ("wfdb", "baseline 1e11",
+     lambda p: p.read_bytes().replace(b"1000.0(0)/mV", b"1000.0(100000000000)/mV", 1),
      ["I", "baseline"]),
     ("ge-muse", "units per bit 9999999999", lambda p: _muse_units_per_bit(p, b"9999999999"),
      ["LeadAmplitudeUnitsPerBit"]),
     ("philips-sierra", "signalresolution 2e14 uV",
-     lambda p: _sub(p.read_bytes(), rb"<signalresolution>5<", b"<signalresolution>2e14<"), ["signalresolution"]),
-    ("hl7-aecg", "scale 1e12 uV", lambda p: _sub(p.read_bytes(), rb'<scale value="[^"]*"', b'<scale value="1e12"'),
+     lambda p: _sub(p.read_bytes(), rb"<signalresolution>5<", b"<signalresolution>2e14<"),
+     ["signalresolution"]),
+    ("hl7-aecg", "scale 1e12 uV",
+     lambda p: _sub(p.read_bytes(), rb'<scale value="[^"]*"', b'<scale value="1e12"'),
      ["scale"]),
-    ("hl7-aecg", "origin 1e9 uV", lambda p: _sub(p.read_bytes(), rb'<origin value="[^"]*"', b'<origin value="1e9"'),
+    ("hl7-aecg", "origin 1e9 uV",
+     lambda p: _sub(p.read_bytes(), rb'<origin value="[^"]*"', b'<origin value="1e9"'),
      ["origin"]),
 ]
 
@@ -528,7 +549,8 @@ def test_every_kind_of_oversized_token_refused(kind: str, tmp_path: Path) -> Non
     p = tmp_path / f"{kind}.xml"
     if kind == "utf16-attribute":
         # every character holds the byte 0x3C: the scan must look at code units, not bytes
-        doc = '<?xml version="1.0" encoding="UTF-16"?><RestingECG a="' + "\u3c3c" * (size // 2) + '"/>'
+        doc = ('<?xml version="1.0" encoding="UTF-16"?><RestingECG a="'
+               + "\u3c3c" * (size // 2) + '"/>')
         p.write_bytes(doc.encode("utf-16"))
     else:
         p.write_bytes(head + body[kind] + b"</RestingECG>")

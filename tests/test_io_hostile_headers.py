@@ -26,7 +26,8 @@ from tests.helpers.io_seeds import (
 
 
 @pytest.fixture(scope="module")
-def seeds(formats_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[Path]]]:
+def seeds(formats_dir: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[Path]]]:
     return all_seed_records(formats_dir, tmp_path_factory.mktemp("seeds"))
 
 
@@ -69,7 +70,8 @@ def _text_field_variants(fmt: str, formats_dir: Path) -> list[tuple[str, Path, b
     seed = formats_dir / rel
     data = seed.read_bytes()
     return [
-        (f"{pat[:40]!r}={v}", seed, _sub_first(data, pat, v, after=after)) for pat in patterns for v in values
+        (f"{pat[:40]!r}={v}", seed, _sub_first(data, pat, v, after=after))
+        for pat in patterns for v in values
     ]
 
 
@@ -86,7 +88,8 @@ def _edf_variants(edf: Path) -> list[tuple[str, bytes]]:
     out = []
     for name, (at, width) in offsets.items():
         for v in HOSTILE:
-            out.append((f"{name}={v}", data[:at] + v.encode()[:width].ljust(width) + data[at + width:]))
+            out.append((f"{name}={v}",
+                        data[:at] + v.encode()[:width].ljust(width) + data[at + width:]))
     return out
 
 
@@ -118,7 +121,8 @@ def _npz_variants(npz: Path) -> list[tuple[str, bytes]]:
         members = {n: zf.read(n) for n in zf.namelist()}
     shape = re.search(rb"'shape': (\([^)]*\))", members["signal.npy"])
     assert shape is not None
-    variants = {f"shape={s}": {"signal.npy": members["signal.npy"].replace(shape.group(1), s.encode())}
+    variants = {f"shape={s}":
+                {"signal.npy": members["signal.npy"].replace(shape.group(1), s.encode())}
                 for s in ("(4294967296, 12)", "(99999999999999999999, 12)", "(50000000, 12)",
                           "(-5000, 12)", "(5000, 13)", "(5000000, 12)")}
     for v in HOSTILE:
@@ -198,4 +202,5 @@ def test_hostile_header_numbers(
         except Exception as exc:  # noqa: BLE001
             pytest.fail(f"{label}: {type(exc).__name__} escaped: {exc}")
         assert 1 <= ecg.fs <= 100_000 and ecg.n_samples >= 1, label
-    assert refused >= len(variants) // 3, f"only {refused} of {len(variants)} hostile values refused"
+    assert refused >= len(variants) // 3, \
+        f"only {refused} of {len(variants)} hostile values refused"

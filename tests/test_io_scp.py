@@ -33,7 +33,8 @@ NAMES = [
     "ECG_20170504_163507_ANON000009.SCP",
 ]
 #: SCP-ECG lead codes (EN 1064 Table 4) of the leads present in these files.
-LEAD_CODES = {1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7", 11: "V3R"}
+LEAD_CODES = {1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6",
+              9: "V7", 11: "V3R"}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,8 @@ def _crc_ok(data: bytes) -> bool:
 
 
 def _default_huffman(chunk: bytes, count: int) -> list[int]:
-    """EN 1064 default Huffman table: 0 -> 0; 1^n 0 s -> ±n (n 1..8); 1^9 0 + 8 bits; 1^10 + 16 bits."""
+    """EN 1064 default Huffman table: 0 -> 0; 1^n 0 s -> ±n (n 1..8); 1^9 0 + 8 bits;
+    1^10 + 16 bits."""
     bits = "".join(f"{b:08b}" for b in chunk)
     pos, out = 0, []
     while len(out) < count:
@@ -182,7 +184,8 @@ def test_amplitudes_and_heart_rate_are_physiological(scp_file: Path) -> None:
 def test_device_measurements_and_statements(scp_file: Path) -> None:
     ecg = scp.read(scp_file)
     m = ecg.device.measurements
-    for key in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
+    for key in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "p_axis_deg",
+                "qrs_axis_deg", "t_axis_deg"):
         assert key in m, key
     assert 80 <= m["pr_ms"] <= 300 and 60 <= m["qrs_ms"] <= 160 and 250 <= m["qt_ms"] <= 500
     # QT is derived here from the Section 7 wave boundaries; the device's own QTc (Bazett)
@@ -210,7 +213,8 @@ def _refresh_crcs(data: bytes) -> bytes:
     buf = bytearray(data)
     for offset, length in _sections(bytes(buf)).values():
         if 16 <= length and 0 <= offset and offset + length <= len(buf):
-            struct.pack_into("<H", buf, offset, binascii.crc_hqx(bytes(buf[offset + 2: offset + length]), 0xFFFF))
+            struct.pack_into("<H", buf, offset,
+                             binascii.crc_hqx(bytes(buf[offset + 2: offset + length]), 0xFFFF))
     struct.pack_into("<H", buf, 0, binascii.crc_hqx(bytes(buf[2:]), 0xFFFF))
     return bytes(buf)
 
@@ -271,7 +275,8 @@ def test_section_pointing_past_end(tmp_path: Path, scp_dir: Path) -> None:
 
 
 def test_random_corruption_with_valid_crcs_never_escapes(tmp_path: Path, scp_dir: Path) -> None:
-    """Mutations a CRC cannot catch (the CRCs are recomputed): an ECG or ECGFormatError, nothing else."""
+    """Mutations a CRC cannot catch (the CRCs are recomputed): an ECG or ECGFormatError, nothing
+    else."""
     rng = random.Random(1064)
     data = (scp_dir / NAMES[2]).read_bytes()
     end_of_headers = _sections(data)[6][0] + 16 + 2 + 16  # through Section 6's lead sizes
@@ -293,9 +298,11 @@ def test_random_corruption_with_valid_crcs_never_escapes(tmp_path: Path, scp_dir
 _PHI = {
     0: b"Doe-Smithson\x00", 1: b"Janet\x00", 2: b"P123456789\x00", 3: b"Maidenname\x00",
     5: b"\xae\x07\x02\x03",  # birth date 1966-02-03, little-endian as the standard says
-    13: b"Referred by Dr Zhivago\x00", 16: b"St Elsewhere Hospital\x00", 18: b"Cardiology Ward 7\x00",
+    13: b"Referred by Dr Zhivago\x00", 16: b"St Elsewhere Hospital\x00", 18: b"Cardiology Ward "
+                                                                             b"7\x00",
     20: b"Dr Referring Physician\x00", 21: b"Dr Confirming Physician\x00", 22: b"Tech Techname\x00",
-    23: b"Room 101\x00", 30: b"Patient is the mayor\x00", 31: b"SEQ-998877\x00", 200: b"VENDOR-PHI\x00",
+    23: b"Room 101\x00", 30: b"Patient is the "
+                             b"mayor\x00", 31: b"SEQ-998877\x00", 200: b"VENDOR-PHI\x00",
 }
 
 
@@ -402,7 +409,8 @@ def _build_record(bodies: dict[int, bytes]) -> bytes:
 
 
 def _section1() -> bytes:
-    device = bytes(8) + b"TEST\x00\x00" + bytes([20, 0, 0, 0, 1]) + bytes(17) + b"\x00\x00\x00\x00\x00"
+    device = (bytes(8) + b"TEST\x00\x00" + bytes([20, 0, 0, 0, 1]) + bytes(17)
+              + b"\x00\x00\x00\x00\x00")
     tags = [(2, b"SYN1\x00"), (14, device), (25, b"\xd0\x07\x01\x02"), (26, b"\x0a\x0b\x0c")]
     return b"".join(struct.pack("<BH", t, len(v)) + v for t, v in tags) + b"\xff\x00\x00\x00"
 
@@ -441,7 +449,7 @@ def _synthetic(
     n, k = signals.shape
     ranges = ranges or [(1, n)] * k
     sec3 = bytes([k, 0x04 | (k << 3)]) + b"".join(
-        struct.pack("<IIB", s, e, code) for (s, e), code in zip(ranges, LEADS_8)
+        struct.pack("<IIB", s, e, code) for (s, e), code in zip(ranges, LEADS_8, strict=False)
     )
     chunks = []
     for j, (s, e) in enumerate(ranges):
@@ -463,7 +471,8 @@ def _random_ecg_like(n: int, k: int, seed: int) -> np.ndarray:
     return np.clip(np.cumsum(steps, axis=0), -30000, 30000)
 
 
-@pytest.mark.parametrize(("diff", "huffman"), [(0, False), (1, False), (2, False), (1, True), (0, True)])
+@pytest.mark.parametrize(("diff", "huffman"),
+                         [(0, False), (1, False), (2, False), (1, True), (0, True)])
 def test_synthetic_encodings_decode_exactly(tmp_path: Path, diff: int, huffman: bool) -> None:
     x = _random_ecg_like(1000, 8, seed=diff + 10 * huffman)
     path = tmp_path / "syn.scp"

@@ -41,7 +41,8 @@ def _id(case: tuple) -> str:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("case", TWELVE_LEAD, ids=_id)
-def test_reads_twelve_standard_leads(formats_dir: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_reads_twelve_standard_leads(formats_dir: Path,
+                                     case: tuple) -> None:  # type: ignore[type-arg]
     module, name, fs, n = case
     ecg = module.read(formats_dir / name)
     assert ecg.leads == STANDARD_LEADS
@@ -121,7 +122,8 @@ def _muse_rhythm_lead(path: Path, lead: str) -> np.ndarray:
     """Counts of one Rhythm lead: regex over the raw text, base64, little-endian int16."""
     text = path.read_text(encoding="utf-8")
     rhythm = text[text.index("<WaveformType>Rhythm</WaveformType>"):]
-    block = re.search(rf"<LeadID>{lead}</LeadID>.*?<WaveFormData>(.*?)</WaveFormData>", rhythm, re.DOTALL)
+    block = re.search(rf"<LeadID>{lead}</LeadID>.*?<WaveFormData>(.*?)</WaveFormData>",
+                      rhythm, re.DOTALL)
     raw = base64.b64decode(block.group(1))
     return np.array(struct.unpack(f"<{len(raw) // 2}h", raw), dtype=float)
 
@@ -152,7 +154,8 @@ def test_muse_derived_leads(formats_dir: Path) -> None:
     (sierra, "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml", 600),
     (aecg, "hl7-aecg/subject1_0.xml", 599),
 ], ids=["muse", "sierra", "aecg"])
-def test_median_beats_match_rhythm_amplitude(formats_dir: Path, module: ModuleType, name: str, n: int) -> None:
+def test_median_beats_match_rhythm_amplitude(formats_dir: Path, module: ModuleType, name: str,
+                                             n: int) -> None:
     """The device's median beat has the height of the recorded beats (its own scale is used:
     Philips stores it at 2.5 µV per count, the rhythm at 5)."""
     rhythm, med = module.read(formats_dir / name), module.read_median_beats(formats_dir / name)
@@ -189,7 +192,8 @@ def test_muse_device_measurements(formats_dir: Path) -> None:
 def test_sierra_device_measurements(formats_dir: Path, name: str) -> None:
     ecg = sierra.read(formats_dir / "philips-sierra" / name)
     m = ecg.device.measurements
-    for key in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
+    for key in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "p_axis_deg",
+                "qrs_axis_deg", "t_axis_deg"):
         assert key in m
     assert "qtc_bazett_ms" in m or "qtc_ms" in m
     assert ecg.device.statements
@@ -199,7 +203,8 @@ def test_sierra_device_measurements(formats_dir: Path, name: str) -> None:
 def test_sierra_104_values(formats_dir: Path) -> None:
     ecg = sierra.read(formats_dir / "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml")
     m = ecg.device.measurements
-    assert (m["heart_rate_bpm"], m["qt_ms"], m["qtc_bazett_ms"], m["qtc_fridericia_ms"]) == (84, 352, 417, 394)
+    assert (m["heart_rate_bpm"], m["qt_ms"], m["qtc_bazett_ms"],
+            m["qtc_fridericia_ms"]) == (84, 352, 417, 394)
     assert ecg.device.codes == ["SR", "LVHCNP", "STELVH"]
     assert ecg.patient.age_years == 60  # from the birth date at the acquisition date
 
@@ -208,8 +213,10 @@ def test_aecg_metadata(formats_dir: Path) -> None:
     ecg = aecg.read(formats_dir / "hl7-aecg/subject1_0.xml")
     assert ecg.patient.patient_id == "subject1" and ecg.patient.sex == "M"
     assert ecg.patient.birth_date is not None and ecg.patient.birth_date.isoformat() == "1953-05-08"
-    assert ecg.acquisition.time is not None and ecg.acquisition.time.isoformat() == "2002-11-22T09:10:00"
-    assert ecg.device.measurements["pr_ms"] == 148 and ecg.device.measurements["qrs_axis_deg"] == -61
+    assert ecg.acquisition.time is not None
+    assert ecg.acquisition.time.isoformat() == "2002-11-22T09:10:00"
+    assert ecg.device.measurements["pr_ms"] == 148
+    assert ecg.device.measurements["qrs_axis_deg"] == -61
     assert ecg.device.statements == ["Sinus Rhythm"]
 
 
@@ -245,10 +252,12 @@ _HOSTILE = {
 
 
 @pytest.mark.parametrize("attack", sorted(_HOSTILE))
-@pytest.mark.parametrize("module", [aecg, sierra, muse], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+@pytest.mark.parametrize("module", [aecg, sierra, muse],
+                         ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_hostile_xml_refused_quickly(tmp_path: Path, module: ModuleType, attack: str) -> None:
     ref = "&x;" if attack == "xxe" else "&a9;" if attack == "billion-laughs" else "1"
-    doc = _HOSTILE[attack].replace("{root}", _ROOT[module]) + _SHAPES[module].replace("{payload}", ref)
+    doc = (_HOSTILE[attack].replace("{root}", _ROOT[module])
+           + _SHAPES[module].replace("{payload}", ref))
     path = tmp_path / "hostile.xml"
     path.write_text('<?xml version="1.0"?>\n' + doc, encoding="utf-8")
     start = time.perf_counter()
@@ -258,24 +267,29 @@ def test_hostile_xml_refused_quickly(tmp_path: Path, module: ModuleType, attack:
     assert "root:" not in str(info.value) and str(path) in str(info.value)
     deid_dst = tmp_path / "out.xml"
     with pytest.raises(ECGFormatError):
-        module.deidentify(path, deid_dst, __import__("ecglens.io.deidentify").io.deidentify.DeidOptions())
+        module.deidentify(path, deid_dst,
+                          __import__("ecglens.io.deidentify").io.deidentify.DeidOptions())
     assert not deid_dst.exists()
 
 
 def test_muse_bare_doctype_does_not_fetch(tmp_path: Path, formats_dir: Path) -> None:
     """A DOCTYPE pointing at a local file is accepted as a name only; the file is never read."""
-    original = (formats_dir / "ge-muse/guangxi_teaching_sinus_rhythm.xml").read_text(encoding="utf-8")
+    original = (formats_dir / "ge-muse/guangxi_teaching_sinus_rhythm.xml").read_text(
+        encoding="utf-8")
     path = tmp_path / "muse.xml"
-    path.write_text(original.replace('SYSTEM "restecg.dtd"', 'SYSTEM "file:///etc/passwd"'), encoding="utf-8")
+    path.write_text(original.replace('SYSTEM "restecg.dtd"', 'SYSTEM "file:///etc/passwd"'),
+                    encoding="utf-8")
     ecg = muse.read(path)
     assert ecg.signal.shape == (5000, 12)
 
 
 @pytest.mark.parametrize("case", ALL_FILES, ids=_id)
-def test_truncated_files_raise_format_error(formats_dir: Path, tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_truncated_files_raise_format_error(formats_dir: Path, tmp_path: Path,
+                                            case: tuple) -> None:  # type: ignore[type-arg]
     module, name = case
     data = (formats_dir / name).read_bytes()
-    cuts = sorted({int(len(data) * f) for f in (0.01, 0.2, 0.5, 0.8, 0.97)} | {len(data) - 3, 1, 41})
+    cuts = sorted({int(len(data) * f) for f in (0.01, 0.2, 0.5, 0.8, 0.97)}
+                  | {len(data) - 3, 1, 41})
     for cut in cuts:
         path = tmp_path / f"cut{cut}.xml"
         path.write_bytes(data[:cut])
@@ -296,7 +310,8 @@ def test_truncated_files_raise_format_error(formats_dir: Path, tmp_path: Path, c
 ], ids=["sierra", "muse", "aecg"])
 def test_well_formed_but_damaged_waveform(formats_dir: Path, tmp_path: Path, module: ModuleType,
                                           name: str, element: str) -> None:
-    """Valid XML whose waveform payload was cut short or altered: an ECGFormatError, nothing else."""
+    """Valid XML whose waveform payload was cut short or altered: an ECGFormatError, nothing
+    else."""
     text = (formats_dir / name).read_text(encoding="utf-8")
     rhythm = text.find("<WaveformType>Rhythm")  # MUSE: damage the rhythm, not the median beat
     start = text.index(f"<{element}", max(rhythm, 0))
@@ -320,14 +335,16 @@ def test_well_formed_but_damaged_waveform(formats_dir: Path, tmp_path: Path, mod
         except Exception as exc:  # noqa: BLE001
             pytest.fail(f"{label}: {type(exc).__name__} escaped: {exc}")
         if module is sierra and label == "flipped":
-            continue  # XLI has no checksum: a flipped bit may decode to other, valid-looking samples
+            # XLI has no checksum: a flipped bit may decode to other, valid-looking samples
+            continue
         pytest.fail(f"{label}: damaged waveform read without error")
 
 
 # --- the registry entry point -----------------------------------------------------------------
 
 @pytest.mark.parametrize("case", ALL_FILES, ids=_id)
-def test_registry_reads_xml_formats(formats_dir: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_registry_reads_xml_formats(formats_dir: Path,
+                                    case: tuple) -> None:  # type: ignore[type-arg]
     """Detection by content (UTF-16 Sierra, MUSE with its DOCTYPE included) reaches our readers."""
     module, name = case
     ecg = registry.read(formats_dir / name)
@@ -356,7 +373,8 @@ def test_aecg_units_mv_and_ms(formats_dir: Path, tmp_path: Path) -> None:
     text = (formats_dir / "hl7-aecg/minimum_aecg.xml").read_text(encoding="utf-8")
     variant = (text.replace('<origin value="0" unit="uV"/>', '<origin value="0.01" unit="mV"/>')
                    .replace('<scale value="2.5" unit="uV"/>', '<scale value="0.0025" unit="mV"/>')
-                   .replace('<increment value="0.002" unit="s"/>', '<increment value="2" unit="ms"/>'))
+                   .replace('<increment value="0.002" unit="s"/>', '<increment value="2" '
+                                                                   'unit="ms"/>'))
     assert variant.count("unit=\"mV\"") == 2 and 'unit="ms"' in variant
     path = tmp_path / "mv.xml"
     path.write_text(variant, encoding="utf-8")

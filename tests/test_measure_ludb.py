@@ -60,7 +60,8 @@ def test_qtc_formulas(ludb_dir) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("rec", [38, 51, 112])
-def test_atrial_fibrillation_has_no_p_wave(ludb_dir, rec: int) -> None:  # type: ignore[no-untyped-def]
+def test_atrial_fibrillation_has_no_p_wave(ludb_dir,
+                                           rec: int) -> None:  # type: ignore[no-untyped-def]
     a = analyze(read(ludb_dir / "data" / f"{rec}.hea"))
     assert a.rr_irregular
     assert not a.p_waves_present
@@ -97,7 +98,8 @@ def test_axes_follow_the_limb_leads(ludb_dir) -> None:  # type: ignore[no-untype
 
 
 def test_ge_muse_against_12sl(formats_dir) -> None:  # type: ignore[no-untyped-def]
-    """GE MUSE stores 12SL's own measurements: ours should be close (not identical, 12SL differs)."""
+    """GE MUSE stores 12SL's own measurements: ours should be close (not identical, 12SL
+    differs)."""
     ecg = read(formats_dir / "ge-muse" / "guangxi_teaching_sinus_rhythm.xml")
     ref = ecg.device.measurements
     m = measure(ecg)

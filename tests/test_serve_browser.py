@@ -414,7 +414,8 @@ def test_admin_users_keys_audit(server: str, browser: Browser, formats_dir: Path
         search.get_by_label("Actor").fill("it.admin")
         search.get_by_role("button", name="Filter").click()
         expect(page.locator("tr[data-audit-id]").first).to_contain_text("audit.read")
-        for action, detail in (("key.revoke", f"key {key_id}"), ("key.create", f"key {key_id} ({prefix}"),
+        for action, detail in (("key.revoke", f"key {key_id}"), ("key.create", f"key {key_id} "
+                                                                               f"({prefix}"),
                                ("user.create", "dr.new (clinician)")):
             hit = page.locator(f"tr[data-action='{action}']").first
             expect(hit).to_contain_text(detail)

@@ -30,7 +30,8 @@ def test_no_server_errors_for_any_request(tmp_path: Path, formats_dir: Path) -> 
     try:
         for role, key in keys.items():
             r = subprocess.run(
-                [ST, "run", f"{server.url}/api/v1/openapi.json", "-H", f"Authorization: Bearer {key}",
+                [ST, "run", f"{server.url}/api/v1/openapi.json", "-H", "Authorization: Bearer "
+                                                                       f"{key}",
                  "--checks", "not_a_server_error", "--max-examples", "8",
                  "--request-timeout", "60", "--seed", "1", "--no-color"],
                 capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,

@@ -26,6 +26,7 @@ def test_migrations_match_the_tables_and_downgrade(db_url: str) -> None:
         left = set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
         assert left == set()
         db.upgrade(engine)
-        assert {"ecgs", "jobs", "audit_events", "users"} <= set(sa.inspect(engine).get_table_names())
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {"ecgs", "jobs", "audit_events", "users"} <= tables
     finally:
         engine.dispose()

@@ -22,7 +22,8 @@ def test_mitbih_100_sensitivity_and_ppv(formats_dir) -> None:  # type: ignore[no
     n = 10 * 60 * fs  # first 10 minutes keep the test fast; the benchmark runs all 30
     rec = wfdb.rdrecord(base, sampto=n)
     ann = wfdb.rdann(base, "atr", sampto=n)
-    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS])
+    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol, strict=True)
+                    if sym in BEAT_SYMBOLS])
     # the first and last beat can be cut by the window edge
     det = detect_rpeaks(rec.p_signal, fs)
     tol = int(0.15 * fs)

@@ -10,8 +10,8 @@ import torch
 
 from ecglens.cli import main
 from ecglens.data.labels import LABEL_TASKS
-from ecglens.models.bundle import load_member, save_member
 from ecglens.data.training_set import load_training_set
+from ecglens.models.bundle import load_member, save_member
 from ecglens.train.loop import multitask_loss, predict_outputs
 
 

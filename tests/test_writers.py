@@ -23,7 +23,8 @@ def _records(ptbxl_dir: Path, ludb_dir: Path, formats_dir: Path) -> list[Path]:
     return (
         ptbxl
         + [ludb_dir / "data" / f"{i}.hea" for i in (2, 33, 99)]
-        + [formats_dir / "physionet-challenge" / n for n in ("E07504.hea", "JS20003.hea", "JS20008.hea")]
+        + [formats_dir / "physionet-challenge" / n
+           for n in ("E07504.hea", "JS20003.hea", "JS20008.hea")]
         + [Path(get_testdata_file("waveform_ecg.dcm"))]
     )
 
@@ -72,13 +73,15 @@ def test_edf_refuses_length_it_cannot_store(tmp_path: Path, formats_dir: Path) -
 
 
 
-def test_convertrun_cli(tmp_path: Path, formats_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convertrun_cli(tmp_path: Path, formats_dir: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
     src = formats_dir / "physionet-challenge" / "E07506.hea"
     ref = read(src)
     r = run_main(capsys, "convert", str(src), str(tmp_path / "out.edf"))
     assert r.returncode == 0, r.stderr
     _assert_round_trip(ref, read(tmp_path / "out.edf"), exact=False)
-    r = run_main(capsys, "convert", str(tmp_path / "out.edf"), str(tmp_path / "back"), "--to", "wfdb")
+    r = run_main(capsys, "convert", str(tmp_path / "out.edf"),
+                 str(tmp_path / "back"), "--to", "wfdb")
     assert r.returncode == 0, r.stderr
     back = read(tmp_path / "back.hea")
     assert np.nanmax(np.abs(back.signal - ref.signal)) <= max(ref.resolution_mv or (0,))
@@ -99,7 +102,8 @@ def test_convert_cli_truncated_input_is_one_line_error(tmp_path: Path) -> None:
     assert "cut.dcm" in r.stderr
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     step_uv=st.floats(min_value=0.1, max_value=20.0),
     fs=st.sampled_from([100, 250, 257, 360, 500, 1000]),

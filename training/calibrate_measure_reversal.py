@@ -50,7 +50,7 @@ def scores(meds: list[np.ndarray], fids: list[dict[str, int | None]], fs: float,
     """records × KEYS scores with every record's leads swapped as ``variant`` ('none': as is)."""
     return np.array([[s[k] for k in KEYS] for s in (
         reversal_scores(m if variant == "none" else swap_leads(m, variant), f, fs)
-        for m, f in zip(meds, fids))])
+        for m, f in zip(meds, fids, strict=True))])
 
 
 def thresholds_for(neg: np.ndarray, q: float) -> np.ndarray:
@@ -89,8 +89,8 @@ def main() -> None:
     if a.write:
         top = int(np.ceil(TAIL * len(neg)))
         tails = {name: np.sort(neg[:, k])[::-1][:top] for k, name in enumerate(KEYS)}
-        write_artefact(ARTEFACT, thresholds_json(q, len(neg), dict(zip(KEYS, thr)), tails),
-                       a.out_dir)
+        limits = dict(zip(KEYS, thr, strict=True))
+        write_artefact(ARTEFACT, thresholds_json(q, len(neg), limits, tails), a.out_dir)
 
 
 def thresholds_json(q: float, n_records: int, thresholds: dict[str, float],

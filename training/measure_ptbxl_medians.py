@@ -1,6 +1,7 @@
 """Median beats of PTB-XL records, cached for the lead-reversal fit and its calibration.
 
-    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 2500 \
+        --out cache/medians_train.npz
     python -m training.measure_ptbxl_medians cache/ptbxl --folds 9 --out cache/medians_fold9.npz
     python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --out cache/medians_calib.npz \
         --exclude cache/medians_train.npz cache/medians_train7k.npz

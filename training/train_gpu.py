@@ -46,8 +46,8 @@ MEMBERS: list[dict[str, object]] = [
      "stride": 250, "w_labels": 0.0, "w_age": 1.0, "w_sex": 1.0},
     # second round: form specialists (the benchmark trains one network per task) and more seeds
     *[{"name": f"form_{arch}", "arch": arch, "seed": 3, "w_age": 0.0, "w_sex": 0.0,
-       "task_weights": {t: 0.0 for t in ("all", "diagnostic", "subdiagnostic",
-                                         "superdiagnostic", "rhythm")}}
+       "task_weights": dict.fromkeys(("all", "diagnostic", "subdiagnostic", "superdiagnostic",
+                                      "rhythm"), 0.0)}
       for arch in ("inception1d", "resnet1d_wang", "xresnet1d50")],
     {"name": "inception1d_s1", "arch": "inception1d", "seed": 1},
     {"name": "resnet1d_wang_s1", "arch": "resnet1d_wang", "seed": 1},

@@ -98,14 +98,16 @@ def main() -> None:
     logit = icpt + x @ coef
     thr = float(np.quantile(logit[ok & ~y], 1 - SINUS_CALLED_ABSENT))
     absent = ~ok | (logit >= thr)
-    print(f"coefficients {np.round(coef, 4).tolist()}, intercept {icpt:.4f}, logit threshold {thr:.4f}")
+    print(f"coefficients {np.round(coef, 4).tolist()}, intercept {icpt:.4f}, logit threshold "
+          f"{thr:.4f}")
     print(f"training: AFIB called P-less {absent[y].mean():.1%}, sinus {absent[~y].mean():.1%}")
 
     te = records([9], 10**6)
     x9, y9, now9, ok9 = evidence(te)
     new9 = ~ok9 | (icpt + x9 @ coef >= thr)
     print(f"fold 9 ({int(y9.sum())} AFIB, {int((~y9).sum())} sinus): P absent in AFIB "
-          f"{new9[y9].mean():.1%} (rule in delineate.py when this ran: {now9[y9].mean():.1%}), in sinus "
+          f"{new9[y9].mean():.1%} (rule in delineate.py when this ran: {now9[y9].mean():.1%}), in "
+          "sinus "
           f"{new9[~y9].mean():.1%} (rule when this ran: {now9[~y9].mean():.1%})")
     if args.write:
         write_artefact(ARTEFACT, model_json(coef, icpt, thr), args.out_dir)

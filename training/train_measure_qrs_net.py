@@ -1,7 +1,7 @@
 """Train the learned QRS delineator (``ecglens.measure.qrs_net``) on LUDB, cross-fitted.
 
     python -m training.train_measure_qrs_net            # train, print, write nothing (~8 min)
-    python -m training.train_measure_qrs_net --write    # ...and write ecglens/weights/measure/qrs-unet.npz
+    python -m training.train_measure_qrs_net --write    # ...and write weights/measure/qrs-unet.npz
     python -m training.train_measure_qrs_net --tiny     # the cheaper variant (not shipped)
 
 LUDB 1-140 is the only delineation reference here, so it is split in two: a 1D U-Net is trained
@@ -80,7 +80,8 @@ class UNet(nn.Module):
 
 
 def _down(x: np.ndarray, fs: float) -> np.ndarray:
-    """500 Hz -> the net's rate (mean of sample pairs: a crude anti-alias, same at train and test)."""
+    """500 Hz -> the net's rate (mean of sample pairs: a crude anti-alias, same at train and
+    test)."""
     return x if fs == 500.0 else 0.5 * (x[..., 0::2] + x[..., 1::2])
 
 
@@ -218,7 +219,8 @@ def evaluate(weights: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tiny", action="store_true", help="(8, 12, 16, 24, 24) channels (not shipped)")
+    ap.add_argument("--tiny", action="store_true", help="(8, 12, 16, 24, 24) channels (not "
+                                                        "shipped)")
     ap.add_argument("--write", action="store_true",
                     help=f"write the weights to src/ecglens/weights/measure/{ARTEFACT}")
     ap.add_argument("--states", type=str, default=None,

@@ -1,6 +1,7 @@
-"""Fit the lead-reversal models on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-linear.npz.
+"""Fit the lead-reversal models on PTB-XL folds 1–8; write weights/measure/reversal-linear.npz.
 
-    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 2500 --out cache/medians_train.npz
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 2500 \
+        --out cache/medians_train.npz
     python -m training.train_measure_reversal cache/medians_train.npz [--out-dir DIR]
 
 The weights are written as a numpy .npz (uncompressed, read without pickle) and its SHA-256 is
@@ -42,17 +43,17 @@ def load(path: Path) -> tuple[list[np.ndarray], list[dict[str, int | None]], flo
     d = np.load(path)
     keys = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
     meds, fids = [], []
-    for m, f, ok in zip(d["med"], d["fid"], d["ok"]):
+    for m, f, ok in zip(d["med"], d["fid"], d["ok"], strict=True):
         if ok:
             meds.append(m)
-            fids.append({k: (None if v < 0 else int(v)) for k, v in zip(keys, f)})
+            fids.append({k: (None if v < 0 else int(v)) for k, v in zip(keys, f, strict=True)})
     return meds, fids, float(d["fs"])
 
 
 def features(meds, fids, fs, coef):  # type: ignore[no-untyped-def]
     """Limb rows (X, class) and chest rows (X, label) for originals and every simulated swap."""
     lx, ly, cx, cy, lsrc, csrc = [], [], [], [], [], []
-    for m, f in zip(meds, fids):
+    for m, f in zip(meds, fids, strict=True):
         for variant in ("none",) + LIMB_SWAPS + CHEST_PAIRS:
             mm = m if variant == "none" else swap_leads(m, variant)
             lx.append(limb_features(mm, f, fs, coef))

@@ -1,6 +1,7 @@
-"""Fit the LA/LL reversal detector on PTB-XL folds 1–8; write src/ecglens/weights/measure/reversal-lall-trees.npz.
+"""Fit the LA/LL reversal detector on PTB-XL folds 1–8; write reversal-lall-trees.npz.
 
-    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 7000 --out cache/medians_train7k.npz
+    python -m training.measure_ptbxl_medians cache/ptbxl --folds 1-8 --n 7000 \
+        --out cache/medians_train7k.npz
     python -m training.train_measure_reversal_lall cache/medians_train7k.npz [--out-dir DIR]
 
 Swapping LA and LL mirrors the frontal plane about the aVR axis (I ↔ II, III → −III, aVL ↔ aVF):
@@ -46,7 +47,7 @@ def features(meds: list[np.ndarray], fids: list[dict[str, int | None]],
              fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Limb features of each record and its three limb swaps; label 1 = LA/LL; record index."""
     x, y, rec = [], [], []
-    for k, (m, f) in enumerate(zip(meds, fids)):
+    for k, (m, f) in enumerate(zip(meds, fids, strict=True)):
         for variant in ("none",) + LIMB_SWAPS:
             mm = m if variant == "none" else swap_leads(m, variant)
             x.append(limb_features(mm, f, fs))

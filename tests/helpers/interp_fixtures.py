@@ -27,7 +27,8 @@ from ecglens.record import ECG
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "ecglens" / "examples" / "E07500.hea"
 
 
-def st_attribution(ecg: ECG, leads: tuple[str, ...], fs: float = 100.0) -> tuple[np.ndarray, object]:
+def st_attribution(ecg: ECG, leads: tuple[str, ...],
+                   fs: float = 100.0) -> tuple[np.ndarray, object]:
     """Positive attribution 120–200 ms after every R peak in ``leads``: the ST segment."""
     a = analyze(ecg)
     n = int(ecg.duration_s * fs)

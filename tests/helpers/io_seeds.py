@@ -31,7 +31,8 @@ SOURCE_WFDB = "physionet-challenge/E07500"  # 12 leads, 500 Hz, 10 s
 _REAL: dict[str, list[str]] = {
     "wfdb": ["physionet-challenge/E07500.hea", "physionet-challenge/JS20000.hea", "mitbih/100.hea"],
     "hl7-aecg": ["hl7-aecg/subject1_0.xml", "hl7-aecg/minimum_aecg.xml"],
-    "philips-sierra": ["philips-sierra/129DYPRG.XML", "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml"],
+    "philips-sierra": ["philips-sierra/129DYPRG.XML",
+                       "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml"],
     "ge-muse": ["ge-muse/guangxi_teaching_sinus_rhythm.xml"],
     "scp-ecg": [
         "scp-ecg/ECG_20060620_112352_ANON000002.SCP",
@@ -56,7 +57,8 @@ def require_reader(fmt: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError as exc:
-        pytest.fail(f"format {fmt!r} is registered but its reader {module} cannot be imported: {exc}")
+        pytest.fail(f"format {fmt!r} is registered but its reader {module} cannot be imported: "
+                    f"{exc}")
 
 
 def companions(hea: Path) -> list[Path]:
@@ -178,7 +180,8 @@ def fix_scp_crcs(b: bytes) -> bytes:
             spans.append((index - 1, length))
     for start, length in spans:
         if 2 <= length and start + length <= len(out):
-            out[start:start + 2] = binascii.crc_hqx(bytes(out[start + 2:start + length]), 0xFFFF).to_bytes(2, "little")
+            crc = binascii.crc_hqx(bytes(out[start + 2:start + length]), 0xFFFF)
+            out[start:start + 2] = crc.to_bytes(2, "little")
     out[0:2] = binascii.crc_hqx(bytes(out[2:]), 0xFFFF).to_bytes(2, "little")
     return bytes(out)
 
@@ -193,7 +196,8 @@ def fix_scp_crcs(b: bytes) -> bytes:
 # an address-space cap; its outcome is a typed refusal, a plausible ECG, or a violation.
 
 #: values written over header fields
-ABSURD = ["0", "-1", "-5", "nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e-300", "1e9", "abc", "",
+ABSURD = ["0", "-1", "-5", "nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e-300",
+          "1e9", "abc", "",
           "99999999", "2147483648", "4294967296", "99999999999999999999", "0.0001", "65535", "1.5"]
 #: values written over samples
 ABSURD_SAMPLES = ["nan", "inf", "-inf", "1e308", "-1e308", "1e6", "51", "abc", ""]
@@ -265,7 +269,8 @@ GENERIC = [_flip, _flip, _truncate, _insert, _delete, _duplicate, _int_over]
 
 # field-level mutations -------------------------------------------------------------------------
 
-def _sub_group(b: bytes, pattern: bytes, r: Rng, values: list[str] | None = None, group: int = 1) -> bytes:
+def _sub_group(b: bytes, pattern: bytes, r: Rng, values: list[str] | None = None,
+               group: int = 1) -> bytes:
     """Replace group ``group`` of one (random) match of ``pattern`` by an absurd value."""
     matches = list(re.finditer(pattern, b, flags=re.MULTILINE))
     if not matches:
@@ -286,7 +291,8 @@ def _wfdb_header(b: bytes, r: Rng) -> bytes:
     if r.num(0, 2) == 0:  # record line: name n_sig fs sig_len
         tokens = lines[body[0]].split()
         k = r.num(1, min(3, len(tokens) - 1)) if len(tokens) > 1 else 0
-        tokens[k] = (value or "0") if k != 2 else value + ("" if r.num(0, 1) else "/" + r.pick(ABSURD))
+        tokens[k] = (value or "0") if k != 2 else value + ("" if r.num(0, 1)
+                                                           else "/" + r.pick(ABSURD))
         lines[body[0]] = " ".join(tokens)
     else:
         i = r.pick(body[1:] or body)
@@ -300,7 +306,8 @@ def _wfdb_header(b: bytes, r: Rng) -> bytes:
         fmt, spf, skew, off = m.groups()
         gain, base, units = g.groups()
         digits = re.sub(r"\D", "", value) or "0"
-        field = r.pick(["fmt", "spf", "skew", "off", "gain", "base", "units", "res", "zero", "name"])
+        field = r.pick(["fmt", "spf", "skew", "off", "gain", "base", "units", "res",
+                        "zero", "name"])
         if field == "fmt":
             fmt = r.pick([digits, "8", "80", "310", "311", "24", "32", "61", "160", "508"])
         elif field == "spf":
@@ -319,7 +326,8 @@ def _wfdb_header(b: bytes, r: Rng) -> bytes:
             tokens[3 if field == "res" else 4] = digits
         elif field == "name":
             tokens[0] = r.pick(["~", "-", "missing.dat", "../x.dat", tokens[0] + "x"])
-        tokens[1] = fmt + (f"x{spf}" if spf else "") + (f":{skew}" if skew else "") + (f"+{off}" if off else "")
+        tokens[1] = (fmt + (f"x{spf}" if spf else "") + (f":{skew}" if skew else "")
+                     + (f"+{off}" if off else ""))
         tokens[2] = gain + (f"({base})" if base else "") + (f"/{units}" if units else "")
         lines[i] = " ".join(tokens)
     return ("\n".join(lines) + "\n").encode("latin-1")
@@ -371,10 +379,12 @@ def _npz_field(b: bytes, r: Rng) -> bytes:
         arrays["leads"] = r.pick([arrays["leads"][:-1], np.asarray(["I"] * len(arrays["leads"])),
                                   np.asarray([]), np.asarray([1, 2])])
     elif choice == 3:
-        arrays["resolution_mv"] = np.asarray([float(r.pick(["nan", "inf", "-1", "1e9"]))] * len(arrays["leads"]))
+        step = float(r.pick(["nan", "inf", "-1", "1e9"]))
+        arrays["resolution_mv"] = np.asarray([step] * len(arrays["leads"]))
     elif choice == 4:
         with np.errstate(all="ignore"):  # float32 of an earlier 1e308 is inf: fine, a mutant
-            arrays["signal"] = r.pick([arrays["signal"][:0], arrays["signal"].T, arrays["signal"][:, :1],
+            arrays["signal"] = r.pick([arrays["signal"][:0], arrays["signal"].T,
+                                       arrays["signal"][:, :1],
                                        np.asarray(arrays["signal"], dtype=np.float32)[:, ::-1]])
     else:  # bytes inside one member, re-zipped so the archive itself stays valid
         name = r.pick(sorted(members))
@@ -478,7 +488,8 @@ def _scp_field(b: bytes, r: Rng) -> bytes:
             starts[sid] = index - 1 + 16
     if 3 in starts and 6 in starts and r.num(0, 2):
         s3, s6 = starts[3], starts[6]
-        at, width = r.pick([(s3, 1), (s3 + 2, 4), (s3 + 6, 4), (s6, 2), (s6 + 2, 2), (s6 + 4, 1), (s6 + 6, 2)])
+        at, width = r.pick([(s3, 1), (s3 + 2, 4), (s3 + 6, 4), (s6, 2), (s6 + 2, 2),
+                            (s6 + 4, 1), (s6 + 6, 2)])
         v = r.pick(_INTS) & (2 ** (8 * width) - 1)
         b = b[:at] + v.to_bytes(width, "little") + b[at + width:]
     else:
@@ -499,7 +510,8 @@ def _aecg_field(b: bytes, r: Rng) -> bytes:
 
 def _muse_field(b: bytes, r: Rng) -> bytes:
     if r.num(0, 3) == 0:  # samples changed with the CRC recomputed, so they reach the decoder
-        m = r.pick(list(re.finditer(rb"<WaveFormData>([^<]*)</WaveFormData>\s*</LeadData>", b)) or [None])
+        m = r.pick(list(re.finditer(rb"<WaveFormData>([^<]*)</WaveFormData>\s*</LeadData>", b))
+                   or [None])
         crc = re.compile(rb"<LeadDataCRC32>(\d+)</LeadDataCRC32>")
         if m is not None:
             try:
@@ -513,10 +525,13 @@ def _muse_field(b: bytes, r: Rng) -> bytes:
             if c is not None:
                 b = b[:c.start(1)] + str(zlib.crc32(raw)).encode() + b[c.end(1):]
             return b
-    tag = r.pick([b"SampleBase", b"SampleExponent", b"LeadAmplitudeUnitsPerBit", b"LeadAmplitudeUnits",
-                  b"LeadSampleCountTotal", b"LeadByteCountTotal", b"NumberofLeads", b"LeadSampleSize",
+    tag = r.pick([b"SampleBase", b"SampleExponent", b"LeadAmplitudeUnitsPerBit",
+                  b"LeadAmplitudeUnits",
+                  b"LeadSampleCountTotal", b"LeadByteCountTotal", b"NumberofLeads",
+                  b"LeadSampleSize",
                   b"LeadID"])
-    values = ["VOLTS", "MILLIVOLTS", "MICROVOLTS", "NANOVOLTS", ""] if tag == b"LeadAmplitudeUnits" else None
+    values = (["VOLTS", "MILLIVOLTS", "MICROVOLTS", "NANOVOLTS", ""]
+              if tag == b"LeadAmplitudeUnits" else None)
     return _sub_group(b, rb"<%s>([^<]*)</" % tag, r, values)
 
 
@@ -535,7 +550,8 @@ def _xli_payload(text: bytes, r: Rng) -> bytes:
     elif choice == 1:  # chunk header fields
         v = r.pick(_INTS) & 0xFFFFFFFF
         at = r.pick([0, 4, 6])
-        payload = payload[:at] + v.to_bytes(4, "little")[: 4 if at == 0 else 2] + payload[at + (4 if at == 0 else 2):]
+        width = 4 if at == 0 else 2
+        payload = payload[:at] + v.to_bytes(4, "little")[:width] + payload[at + width:]
     else:
         payload = r.pick(GENERIC)(payload, r)
     return text[:m.start(2)] + base64.b64encode(payload) + text[m.end(2):]
@@ -544,12 +560,15 @@ def _xli_payload(text: bytes, r: Rng) -> bytes:
 def _sierra_field(b: bytes, r: Rng) -> bytes:
     if r.num(0, 2) == 0:
         return _xli_payload(b, r)
-    pattern = r.pick([rb'samplespersecond="([^"]*)"', rb"<samplingrate>([^<]*)<", rb'durationperchannel="([^"]*)"',
-                      rb'resolution="([^"]*)"', rb"<signalresolution>([^<]*)<", rb"<resolution>([^<]*)<",
+    pattern = r.pick([rb'samplespersecond="([^"]*)"', rb"<samplingrate>([^<]*)<",
+                      rb'durationperchannel="([^"]*)"',
+                      rb'resolution="([^"]*)"', rb"<signalresolution>([^<]*)<",
+                      rb"<resolution>([^<]*)<",
                       rb"<numberchannelsallocated>([^<]*)<", rb'numberofleads="([^"]*)"',
-                      rb'leadlabels="([^"]*)"', rb'dataencoding="([^"]*)"', rb'compressmethod="([^"]*)"'])
-    values = ["Plain", "Base64", "XLI", "", "I II"] if b"encod" in pattern or b"compress" in pattern \
-        or b"labels" in pattern else None
+                      rb'leadlabels="([^"]*)"', rb'dataencoding="([^"]*)"',
+                      rb'compressmethod="([^"]*)"'])
+    values = (["Plain", "Base64", "XLI", "", "I II"]
+              if b"encod" in pattern or b"compress" in pattern or b"labels" in pattern else None)
     return _sub_group(b, pattern, r, values)
 
 
@@ -624,7 +643,8 @@ def mutate_record(fmt: str, files: list[bytes], r: Rng) -> tuple[str, list[bytes
     return f"{'+'.join(done)}@{target}", files
 
 
-def mutant_corpus(fmt: str, records: list[list[Path]], n: int, seed: int) -> Iterator[tuple[str, list[Path], list[bytes]]]:
+def mutant_corpus(fmt: str, records: list[list[Path]], n: int,
+                  seed: int) -> Iterator[tuple[str, list[Path], list[bytes]]]:
     """``n`` mutants of ``fmt``'s seed records: (label, seed record, mutated bytes of its files)."""
     originals = [[f.read_bytes() for f in rec] for rec in records]
     r = Rng(seed)
@@ -670,7 +690,8 @@ def _selftest(mode: str, limit: float) -> None:
         raise ValueError("slow")
 
 
-def classify(path: Path, selftest: str | None = None, limit: float = PER_FILE_SECONDS) -> tuple[str, str]:
+def classify(path: Path, selftest: str | None = None,
+             limit: float = PER_FILE_SECONDS) -> tuple[str, str]:
     """Read one file: ("refused", problem), ("plausible", summary) or ("violation", why)."""
     from ecglens.exceptions import ECGFormatError
     from ecglens.io import registry
@@ -735,13 +756,15 @@ def _worker(jobs_file: str) -> None:
             outcome, detail = "violation", f"took {elapsed:.1f} s ({detail})"
         elif rss > PER_FILE_RSS_BYTES:
             outcome, detail = "violation", f"peak RSS {rss / 2**20:.0f} MB ({detail})"
-            print(json.dumps({"done": job["id"], "outcome": outcome, "detail": detail, "s": elapsed}), flush=True)
+            print(json.dumps({"done": job["id"], "outcome": outcome, "detail": detail,
+                              "s": elapsed}), flush=True)
             return  # the peak stays: later files could not be judged
-        print(json.dumps({"done": job["id"], "outcome": outcome, "detail": detail[:300], "s": elapsed}),
-              flush=True)
+        print(json.dumps({"done": job["id"], "outcome": outcome, "detail": detail[:300],
+                          "s": elapsed}), flush=True)
 
 
-def read_in_subprocess(jobs: list[dict[str, object]], workdir: Path, *, timeout: float) -> dict[int, dict]:  # type: ignore[type-arg]
+def read_in_subprocess(jobs: list[dict[str, object]], workdir: Path, *,
+                       timeout: float) -> dict[int, dict]:  # type: ignore[type-arg]
     """Run ``classify`` on every job's ``path`` in a child process under the limits.
 
     A child that dies or runs past ``timeout`` has its current file counted as a violation;
@@ -777,7 +800,8 @@ def read_in_subprocess(jobs: list[dict[str, object]], workdir: Path, *, timeout:
                 current = None
         if current is not None and current not in results:
             results[current] = {"done": current, "outcome": "violation",
-                                "detail": f"reader process died (exit {code}): {err.strip()[-300:]}"}
+                                "detail": f"reader process died (exit {code}): "
+                                          f"{err.strip()[-300:]}"}
         left = [j for j in pending if j["id"] not in results]
         if len(left) == len(pending):
             raise RuntimeError(f"fuzz worker made no progress (exit {code}): {err[-2000:]}")
