@@ -58,7 +58,8 @@ def attribute(
         float32 array (len(targets), leads, T); positive values push the logit up.
     """
     if x.ndim != 3 or x.shape[0] != 1:
-        raise ValueError(f"attribute() explains one input of shape (1, leads, T), got {tuple(x.shape)}")
+        raise ValueError("attribute() explains one input of shape (1, leads, T), got "
+                         f"{tuple(x.shape)}")
     if not targets:
         return np.zeros((0, *x.shape[1:]), dtype=np.float32)
     target = list(map(int, targets))

@@ -143,7 +143,7 @@ def summarise(
     total = float(pos.sum())
     per_lead = pos.sum(axis=1) / total if total > 0 else np.zeros(len(leads))
     shares = sorted((LeadShare(lead=lead, share=round(float(s), 4))
-                     for lead, s in zip(leads, per_lead)), key=lambda s: -s.share)
+                     for lead, s in zip(leads, per_lead, strict=True)), key=lambda s: -s.share)
 
     windows = beat_windows(fiducials, median_r_index, median_fs)
     seg = label_samples(a.shape[1], fs, r_times_s, windows, start_s)
@@ -181,7 +181,8 @@ def summarise(
     raw = _as_map(binned, leads, fs / max(round(fs / map_fs), 1), start_s)
     return Explanation(
         method=method, summary=summary, leads=shares,
-        segments={name: round(float(s), 4) for name, s in zip(SEGMENTS, seg_share)},
+        segments={name: round(float(s), 4)
+                  for name, s in zip(SEGMENTS, seg_share, strict=True)},
         median_beat=median, median_r_index=r_bin, raw=raw,
         beat_parts={name: [round(a0, 3), round(a1, 3)] for name, (a0, a1) in windows.items()},
     )

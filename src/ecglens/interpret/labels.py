@@ -30,7 +30,8 @@ class StatementInfo:
     snomed: str | None = None
 
 
-_R, _C, _I, _H, _S, _O = "rhythm", "conduction", "infarction/ischemia", "hypertrophy", "ST/T", "other"
+_R, _C, _I, _H, _S, _O = ("rhythm", "conduction", "infarction/ischemia", "hypertrophy", "ST/T",
+                          "other")
 
 _TABLE: list[tuple[str, str, str, int, str | None]] = [
     # rhythm

@@ -193,7 +193,7 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
     if not p_wave:  # withheld (AF read by the network) or not found: no "P wave" to point at
         fiducials.update(p_on=None, p_off=None)
     out = []
-    for f, a in zip(findings, attr):
+    for f, a in zip(findings, attr, strict=True):
         exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
                         r_times_s=r_times, fiducials=fiducials,
                         median_r_index=analysis.median_r_index, median_fs=ecg12.fs,

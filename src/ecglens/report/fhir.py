@@ -49,7 +49,8 @@ def _finding_codings(f: Finding) -> list[dict[str, Any]]:
     return codings
 
 
-def _measurement_observations(interp: Interpretation, common: dict[str, Any]) -> list[dict[str, Any]]:
+def _measurement_observations(interp: Interpretation,
+                              common: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     m = interp.measurements
     for field, (code, display, unit, unit_text) in MEASUREMENT_LOINC.items():
@@ -123,7 +124,8 @@ def build_bundle(interp: Interpretation) -> Bundle:
         "resourceType": "DiagnosticReport",
         "status": "preliminary",
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074",
-                                  "code": "EC", "display": "Electrocardiac (e.g., EKG, EEC, Holter)"}]}],
+                                  "code": "EC",
+                                  "display": "Electrocardiac (e.g., EKG, EEC, Holter)"}]}],
         "code": {"coding": [{"system": LOINC, "code": "11524-6", "display": "EKG study"}],
                  "text": "12-lead ECG, automated interpretation"},
         "issued": issued,
@@ -138,7 +140,7 @@ def build_bundle(interp: Interpretation) -> Bundle:
         if codes:
             report["conclusionCode"] = codes
     entries = [{"fullUrl": _urn(), "resource": report}]
-    entries += [{"fullUrl": u, "resource": o} for u, o in zip(urls, observations)]
+    entries += [{"fullUrl": u, "resource": o} for u, o in zip(urls, observations, strict=True)]
     return Bundle.model_validate({"resourceType": "Bundle", "type": "collection",
                                   "timestamp": issued, "entry": entries})
 

@@ -51,7 +51,8 @@ class Overlay:
 
 
 def display_filter(ecg: ECG, *, highpass_hz: float = 0.5) -> np.ndarray:
-    """Baseline-corrected signal for display (zero-phase high-pass, like a cart's baseline filter)."""
+    """Baseline-corrected signal for display (zero-phase high-pass, like a cart's baseline
+    filter)."""
     sig = np.array(ecg.signal, dtype=float)
     gaps = ~np.isfinite(sig)  # leads recorded one after another (SCP-ECG) are NaN elsewhere
     if gaps.any():
