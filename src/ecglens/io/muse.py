@@ -268,10 +268,10 @@ def deidentify(src: Path, dst: Path, options: DeidOptions) -> None:
     xs.write(tree, dst)
 
 
-def _scrub_signatures(diagnosis: object) -> None:
+def _scrub_signatures(diagnosis: etree._Element) -> None:
     """Empty "Confirmed by NAME ..." lines, including pieces continued on following entries."""
     scrubbing = False
-    for st in xs.children(diagnosis, "DiagnosisStatement"):  # type: ignore[arg-type]
+    for st in xs.children(diagnosis, "DiagnosisStatement"):
         text_el = xs.child(st, "StmtText")
         if text_el is not None and xs.looks_like_signature(text_el.text):
             scrubbing = True

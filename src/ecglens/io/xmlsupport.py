@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree.ElementTree import Element
 
 from lxml import etree
@@ -35,6 +35,9 @@ AGE_CAP_YEARS = 90
 
 local = xmlsafe.local
 
+#: an element of either tree: the hardened parse (stdlib) or the one rewritten (lxml)
+_E = TypeVar("_E", Element, etree._Element)
+
 
 def parse(path: Path, *, allow_doctype: bool = False) -> Element:
     """Hardened parse of ``path`` (see :func:`ecglens.io.xmlsafe.parse`), after the size checks."""
@@ -42,12 +45,12 @@ def parse(path: Path, *, allow_doctype: bool = False) -> Element:
     return xmlsafe.parse(path, allow_doctype=allow_doctype)
 
 
-def children(el: Element, name: str) -> list[Element]:
+def children(el: _E, name: str) -> list[_E]:
     """Direct children of ``el`` whose local name is ``name`` (namespace ignored)."""
     return [c for c in el if local(c.tag) == name]
 
 
-def child(el: Element | None, *names: str) -> Element | None:
+def child(el: _E | None, *names: str) -> _E | None:
     """Follow a path of local names, first match at each step; None where it breaks."""
     for name in names:
         if el is None:
@@ -56,11 +59,11 @@ def child(el: Element | None, *names: str) -> Element | None:
     return el
 
 
-def descendants(el: Element, name: str) -> Iterator[Element]:
+def descendants(el: _E, name: str) -> Iterator[_E]:
     return (d for d in el.iter() if local(d.tag) == name)
 
 
-def text(el: Element | None, *names: str) -> str | None:
+def text(el: _E | None, *names: str) -> str | None:
     """Stripped text of the element at ``names`` below ``el``; None if absent or empty."""
     found = child(el, *names) if names else el
     if found is None or found.text is None:
@@ -127,9 +130,12 @@ def write(tree: etree._ElementTree, dst: Path) -> None:
     are left behind.
     """
     encoding = tree.docinfo.encoding or "UTF-8"
-    data = etree.tostring(
-        tree.getroot(), encoding=encoding, xml_declaration=True, doctype=tree.docinfo.doctype or None
-    )
+    # lxml-stubs lack DocInfo.doctype and type tostring's doctype as str, where lxml takes None
+    # for "no DOCTYPE" (an empty string would write an empty declaration)
+    doctype: str | None = tree.docinfo.doctype or None  # type: ignore[attr-defined]
+    data = etree.tostring(tree.getroot(), encoding=encoding, xml_declaration=True,
+                          doctype=doctype)  # type: ignore[arg-type]
+    assert isinstance(data, bytes)  # any encoding but "unicode" gives bytes
     try:
         dst.write_bytes(data)
     except OSError as exc:
@@ -163,7 +169,8 @@ _SIGNATURE = re.compile(
 
 
 def looks_like_signature(value: str | None) -> bool:
-    """True for a statement such as "Confirmed by SMITH, JOHN (123) on 1/2/2024": it names a person."""
+    """True for a statement such as "Confirmed by SMITH, JOHN (123) on 1/2/2024": it names a
+    person."""
     return bool(value and _SIGNATURE.search(value))
 
 
