@@ -42,8 +42,8 @@ def beat_windows(fiducials: Mapping[str, int | None], median_r_index: int,
     window named for what it is: calling it "P wave" would explain an AF finding by a P wave
     the measurement said is not there.
     """
-    rel = {k: (_DEFAULT_S[k] if fiducials.get(k) is None
-               else (int(fiducials[k]) - median_r_index) / fs)  # type: ignore[arg-type]
+    rel = {k: (_DEFAULT_S[k] if (at := fiducials.get(k)) is None
+               else (int(at) - median_r_index) / fs)
            for k in _DEFAULT_S}
     q_on, q_off, t_off = rel["qrs_on"], rel["qrs_off"], rel["t_off"]
     p_found = fiducials.get("p_on") is not None and fiducials.get("p_off") is not None

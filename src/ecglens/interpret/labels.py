@@ -30,10 +30,14 @@ class StatementInfo:
     snomed: str | None = None
 
 
-_R, _C, _I, _H, _S, _O = ("rhythm", "conduction", "infarction/ischemia", "hypertrophy", "ST/T",
-                          "other")
+_R: Category = "rhythm"
+_C: Category = "conduction"
+_I: Category = "infarction/ischemia"
+_H: Category = "hypertrophy"
+_S: Category = "ST/T"
+_O: Category = "other"
 
-_TABLE: list[tuple[str, str, str, int, str | None]] = [
+_TABLE: list[tuple[str, str, Category, int, str | None]] = [
     # rhythm
     ("AFIB", "Atrial fibrillation", _R, 1, "164889003"),
     ("AFLT", "Atrial flutter", _R, 1, "164890007"),
@@ -114,7 +118,7 @@ _TABLE: list[tuple[str, str, str, int, str | None]] = [
 ]
 
 STATEMENTS: dict[str, StatementInfo] = {
-    code: StatementInfo(code, label, cat, prio, snomed)  # type: ignore[arg-type]
+    code: StatementInfo(code, label, cat, prio, snomed)
     for code, label, cat, prio, snomed in _TABLE
 }
 

@@ -110,6 +110,7 @@ class Interpretation(_Model):
     kind: Literal["ecglens.interpretation"] = "ecglens.interpretation"
 
     # 1.x readers find these at the top level; they mirror ``measurement`` and are not read back
+    # (prop-decorator: mypy does not accept a decorator over @property, pydantic requires it)
     @computed_field  # type: ignore[prop-decorator]
     @property
     def quality(self) -> Quality:

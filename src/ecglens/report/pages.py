@@ -14,6 +14,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ecglens.interpret.result import Finding, Interpretation
@@ -139,7 +140,7 @@ def _footer(fig: Figure, interp: Interpretation, note: str) -> None:
              color="#333333", style="italic")
 
 
-def _grid_axes(fig: Figure):  # type: ignore[no-untyped-def]
+def _grid_axes(fig: Figure) -> Axes:
     width = CAL_WIDTH_MM + 4 * COLUMN_S * MM_PER_S
     left = (PAGE_W_MM - width) / 2.0
     return fig.add_axes((left / PAGE_W_MM, GRID_BOTTOM_MM / PAGE_H_MM,

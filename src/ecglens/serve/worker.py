@@ -72,6 +72,7 @@ def retry(s: Session, ecg_id: int) -> Ecg:
                           Ecg.failure_kind.in_(RETRYABLE))
         .values(status="queued", error=None, failure_kind=None, processed_at=None)
         .execution_options(synchronize_session=False))
+    # an UPDATE returns a CursorResult, which has rowcount; Session.execute is typed Result
     if not changed.rowcount:  # type: ignore[attr-defined]
         s.refresh(ecg)
         raise NotRetryable(why_not_retryable(ecg))
@@ -104,7 +105,7 @@ def requeue_interrupted(service: Service) -> int:
         res = s.execute(update(Job).where(Job.state == "running")
                         .values(state="queued", worker=None))
         s.execute(update(Ecg).where(Ecg.status == "processing").values(status="queued"))
-        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]  # as in retry() above
 
 
 def original_path(service: Service, ecg: Ecg) -> Path:
