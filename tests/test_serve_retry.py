@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,6 +185,13 @@ def test_unreadable_uploads_are_refused_with_the_readers_reason(
     bomb = _sierra_bomb(formats_dir)
     r = c.post("/api/v1/ecgs", files={"file": ("bomb.xml", bomb)}, headers=h)
     assert r.status_code == 422 and "XLI" in r.json()["detail"]
+    # ...also when its header declares an absurd duration (the 0.3.1 guard trusted it: 201, then
+    # each GET of the signal took minutes and gigabytes)
+    huge = re.sub(rb'durationperchannel="[0-9]+"', b'durationperchannel="2000000000"', bomb)
+    assert huge != bomb
+    started = time.monotonic()
+    r = c.post("/api/v1/ecgs", files={"file": ("bomb.xml", huge)}, headers=h)
+    assert r.status_code == 422 and time.monotonic() - started < 20
     # nothing of any of them was kept: no row, no original, no spool, no audit of an upload
     assert _store_rows(clinic) == 0
     data = tmp_path / "data"
