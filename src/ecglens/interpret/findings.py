@@ -36,4 +36,5 @@ def findings_from_scores(scores: Scores, *, caution: bool) -> list[Finding]:
 
 def first_finding(findings: list[Finding], codes: set[str], min_p: float) -> Finding | None:
     """The first (highest-priority) finding among ``codes`` at least ``min_p`` likely, if any."""
-    return next((f for f in findings if f.code in codes and f.probability >= min_p), None)
+    return next((f for f in findings if f.code in codes and (f.probability or 0.0) >= min_p),
+                None)
