@@ -114,6 +114,9 @@ def test_headlines_first_normal_resolved_and_overall_line() -> None:
 def test_caution_leaves_no_headline() -> None:
     s = build_statements([net("SR", 0.9), net("AMI", 0.9)],
                          Evidence(**{**SINUS, "heart_rate_bpm": 70.0}), caution=True)  # type: ignore[arg-type]
+    assert [f.code for f in s.findings if f.confident] == ["SR"]  # measured rhythm only
+    s = build_statements([net("AFIB", 0.95)],
+                         Evidence(**{**SINUS, "heart_rate_bpm": 70.0}), caution=True)  # type: ignore[arg-type]
     assert not any(f.confident for f in s.findings)
 
 

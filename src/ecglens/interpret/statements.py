@@ -11,7 +11,8 @@ overruled reading visible. The rules, in print order (docs/interpretation.md has
    2009 part III) — stated from the measurement, ``both`` when the network agrees; the
    network's "prolonged PR" is the same statement and is folded into it. A network 1st-degree
    block on a measured PR ≤ 200 ms is at most "possible". A network complete AV block is not
-   stated where a sinus rhythm with a measured PR conducts every beat;
+   stated where a sinus rhythm with a measured PR conducts every beat, nor a second-degree
+   block in a sinus rhythm with P waves and regular RR (no dropped beat);
 3. **axis**: left axis deviation below −30°, right axis deviation above +90° (ecglens codes
    LAD/RAD: PTB-XL has none), unless a fascicular block that implies it is stated;
 4. **long QT**: QTc (Bazett) > 450 ms in men, > 460 ms in women or unknown sex (AHA/ACCF/HRS
@@ -23,7 +24,9 @@ overruled reading visible. The rules, in print order (docs/interpretation.md has
    statements less likely than the network's normal reading are then not listed.
 
 Headlines are printed before the 'possible' statements, so the first statement is never a
-possible one; within each group the order is clinical priority.
+possible one; within each group the order is clinical priority. With ``caution`` (a limited
+signal, ``abstain.py``) no network reading is a headline, but a primary rhythm that the
+measurement made or confirmed still is.
 """
 
 from __future__ import annotations
@@ -95,6 +98,10 @@ def _av_conduction(net: dict[str, Finding], ev: Evidence, sinus: bool
         if code == "3AVB" and sinus and ev.pr_ms is not None and ev.p_waves_present:
             flags.append(_flag(f, "AV dissociation", f"sinus rhythm, PR {ev.pr_ms:.0f} ms",
                                "not stated"))
+            continue
+        if code == "2AVB" and sinus and ev.rr_irregular is False and ev.p_waves_present:
+            flags.append(_flag(f, "dropped beats (irregular RR)",
+                               "sinus rhythm, regular RR", "not stated"))
             continue
         out.append(f)
     return out, flags
@@ -175,8 +182,10 @@ def build_statements(findings: list[Finding], ev: Evidence, *, caution: bool = F
     rest = av + _axis(net, ev) + qt + morph
     rest.sort(key=lambda f: priority_key(f.code, f.probability or 1.0))
     stated = [rhythm, *ectopy, *rest]
-    if caution:  # a limited signal: nothing is a headline, the rhythm rule included
-        stated = [f.model_copy(update={"confident": False}) for f in stated]
+    if caution:  # a limited signal: no network reading is a headline; a rhythm the
+        # measurement made or confirmed (rate, P waves, spikes) still is
+        stated = [f if f is rhythm and f.source != "network"
+                  else f.model_copy(update={"confident": False}) for f in stated]
     norm = net.get("NORM")
     abnormal = any(f.confident and f.code not in BENIGN for f in stated)
     if norm is not None and not abnormal and not caution:
