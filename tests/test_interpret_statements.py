@@ -34,12 +34,17 @@ def rhythm_codes(s) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_sinus_named_by_measured_rate_one_rhythm() -> None:
     # the Quickstart case: the network says SR, the rate is 57 bpm
-    s = run([net("SR", 0.9), net("STACH", 0.6)], heart_rate_bpm=57.0)
+    s = run([net("SR", 0.9), net("STACH", 0.6)], heart_rate_bpm=47.0)
     assert rhythm_codes(s) == ["SBRAD"] and s.findings[0].source == "measurement"
     assert s.findings[0].probability is None and s.findings[0].confident
     assert {f.finding for f in s.flags} == {"SR", "STACH"}  # the overruled readings stay visible
     assert rhythm_codes(run([net("STACH", 0.7)], heart_rate_bpm=81.0)) == ["SR"]
     assert rhythm_codes(run([], heart_rate_bpm=120.0)) == ["STACH"]
+    # 50-60 / 100-105 bpm: the network's reading of the record decides between the two
+    assert rhythm_codes(run([net("SR", 0.9), net("SBRAD", 0.4, False)],
+                            heart_rate_bpm=57.0)) == ["SR"]
+    assert rhythm_codes(run([net("SR", 0.3, False), net("SBRAD", 0.6)],
+                            heart_rate_bpm=57.0)) == ["SBRAD"]
     s = run([net("SR", 0.9)], heart_rate_bpm=75.0)
     assert rhythm_codes(s) == ["SR"] and s.findings[0].source == "both"
 
@@ -69,6 +74,9 @@ def test_paced_from_spikes_or_network() -> None:
 def test_first_degree_block_by_pr_and_complete_block_against_a_steady_pr() -> None:
     s = run([net("SR", 0.9)], heart_rate_bpm=70.0, pr_ms=236.0)
     assert "1AVB" in codes(s) and s.findings[codes(s).index("1AVB")].source == "measurement"
+    assert s.findings[codes(s).index("1AVB")].confident
+    s = run([net("SR", 0.9)], heart_rate_bpm=70.0, pr_ms=210.0)  # borderline PR, network silent
+    assert not s.findings[codes(s).index("1AVB")].confident
     s = run([net("SR", 0.9), net("1AVB", 0.8), net("LPR", 0.4, False)], heart_rate_bpm=70.0,
             pr_ms=236.0)
     assert codes(s).count("1AVB") == 1 and "LPR" not in codes(s)
@@ -87,8 +95,11 @@ def test_axis_and_long_qt() -> None:
     assert "LAD" in codes(run([], heart_rate_bpm=70.0, qrs_axis_deg=-45.0))
     assert "LAD" not in codes(run([net("LAFB", 0.9)], heart_rate_bpm=70.0, qrs_axis_deg=-45.0))
     assert "RAD" in codes(run([], heart_rate_bpm=70.0, qrs_axis_deg=110.0))
-    assert "LNGQT" in codes(run([], heart_rate_bpm=70.0, qtc_ms=455.0, sex="M"))
-    assert "LNGQT" not in codes(run([], heart_rate_bpm=70.0, qtc_ms=455.0, sex="F"))
+    s = run([], heart_rate_bpm=70.0, qtc_ms=475.0, sex="M")
+    assert "LNGQT" in codes(s) and not s.findings[codes(s).index("LNGQT")].confident
+    assert "LNGQT" not in codes(run([], heart_rate_bpm=70.0, qtc_ms=475.0, sex="F"))
+    s = run([net("LNGQT", 0.3, False)], heart_rate_bpm=70.0, qtc_ms=490.0, sex="F")
+    assert s.findings[codes(s).index("LNGQT")].confident  # both agree: a headline
     s = run([net("LNGQT", 0.8)], heart_rate_bpm=70.0, qtc_ms=420.0)
     assert not s.findings[codes(s).index("LNGQT")].confident
 
@@ -133,4 +144,4 @@ def test_interpret_json_contract_on_example(capsys) -> None:  # type: ignore[no-
         assert (f["probability"] is None) == (f["source"] == "measurement") or f["code"] == "NORM"
     assert [f["label"] + ("" if f["confident"] else " (possible)") for f in findings] == \
         out["statements"][:len(findings)]
-    assert findings[0]["code"] == "SBRAD"  # 57 bpm
+    assert findings[0]["category"] == "rhythm"
