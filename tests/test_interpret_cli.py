@@ -47,8 +47,14 @@ def test_json_pdf_png_fhir_on_bundled_example(tmp_path: Path, capsys, predictor)
     # every reported finding is explained, with a per-lead summary and a raw map
     assert r.findings and all(f.explanation is not None for f in r.findings)
     assert all(f.explanation.raw and len(f.explanation.raw.values) == 12 for f in r.findings)
-    prios = [f.priority for f in r.findings]
-    assert prios == sorted(prios) and len(probs) == len(r.findings)
+    # print order (schema 1.4): the primary rhythm first, headlines before possible ones, each
+    # group after the rhythm by clinical priority
+    assert r.findings[0].category == "rhythm" and r.findings[0].confident
+    conf = [f.confident for f in r.findings]
+    assert conf == sorted(conf, reverse=True) and len(probs) == len(r.findings)
+    for group in (r.findings[1:sum(conf)], r.findings[sum(conf):]):
+        prios = [f.priority for f in group if f.code != "NORM"]
+        assert prios == sorted(prios)
     assert r.ecg_age is not None and r.ecg_age.stated_years == 78
     pages = PdfReader(str(pdf)).pages
     assert len(pages) == 1 + len(r.findings)
