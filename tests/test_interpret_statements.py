@@ -9,8 +9,8 @@ from ecglens.interpret.result import Finding
 from ecglens.interpret.statements import Evidence, build_statements, overall
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "ecglens" / "examples" / "E07500.hea"
-SINUS = dict(p_waves_present=True, rr_irregular=False, rr_cv=0.02, pr_ms=160.0, qrs_ms=90.0,
-             qtc_ms=420.0, qrs_axis_deg=40.0, sex="M")
+SINUS = {"p_waves_present": True, "rr_irregular": False, "rr_cv": 0.02, "pr_ms": 160.0,
+         "qrs_ms": 90.0, "qtc_ms": 420.0, "qrs_axis_deg": 40.0, "sex": "M"}
 
 
 def net(code: str, p: float, confident: bool | None = None) -> Finding:

@@ -30,7 +30,7 @@ def findings_from_scores(scores: Scores, *, caution: bool) -> list[Finding]:
             confident=not caution and thr_spec is not None and p >= max(thr_spec, MIN_CONFIDENT_P),
             snomed=info.snomed,
         ))
-    findings.sort(key=lambda f: priority_key(f.code, f.probability))
+    findings.sort(key=lambda f: priority_key(f.code, f.probability or 0.0))
     return findings
 
 

@@ -27,7 +27,6 @@ from ecglens.interpret.consistency import RhythmFacts, check_consistency
 from ecglens.interpret.findings import findings_from_scores
 from ecglens.interpret.predictor import PredictorLike, Scores, input_start_s, model_info, score
 from ecglens.interpret.reconcile import reconcile
-from ecglens.interpret.statements import Evidence, Statements, build_statements
 from ecglens.interpret.result import (
     Abstention,
     ConsistencyFlag,
@@ -37,6 +36,7 @@ from ecglens.interpret.result import (
     PatientInfo,
     RecordInfo,
 )
+from ecglens.interpret.statements import Evidence, Statements, build_statements
 from ecglens.measure.analysis import Analysis, analyze
 from ecglens.measure.results import MeasurementReport
 from ecglens.models.registry import DEFAULT_MODEL
@@ -208,7 +208,7 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
     if not p_wave:  # withheld (AF read by the network) or not found: no "P wave" to point at
         fiducials.update(p_on=None, p_off=None)
     done: dict[int, Finding] = {}
-    for f, a in zip(explained, attr):
+    for f, a in zip(explained, attr, strict=True):
         exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
                         r_times_s=r_times, fiducials=fiducials,
                         median_r_index=analysis.median_r_index, median_fs=ecg12.fs,
