@@ -83,6 +83,8 @@ def score(rows: list[dict[str, Any]], outputs: list[list[Finding]]) -> dict[str,
     rhythm: dict[str, list[int]] = {c: [0, 0, 0] for c in
                                     ("SR", "SBRAD", "STACH", "SARRH", "AFIB", "1AVB")}
     sinus_only = sinus_af = normal = norm_head = norm_list = 0
+    # sensitivity of the morphology categories on the records the cardiologists labelled
+    cat_hits: dict[str, list[int]] = {c: [0, 0] for c in sorted(_MORPH)}
     for row, out in zip(rows, outputs, strict=True):
         truth = row["truth"]
         head = {f.code for f in out if f.confident and f.code in ptbxl}
@@ -100,6 +102,10 @@ def score(rows: list[dict[str, Any]], outputs: list[list[Finding]]) -> dict[str,
         if rhythm_truth and rhythm_truth <= {"SR", "SBRAD", "STACH", "SARRH"}:
             sinus_only += 1
             sinus_af += "AFIB" in head
+        for cat, c in cat_hits.items():
+            if any(statement(t).category == cat for t in truth & ptbxl):
+                c[0] += 1
+                c[1] += any(statement(f.code).category == cat for f in out if f.confident)
         if truth and truth <= {"NORM", "SR"}:
             normal += 1
             cats = [statement(f.code).category for f in out if f.confident]
@@ -121,6 +127,9 @@ def score(rows: list[dict[str, Any]], outputs: list[list[Finding]]) -> dict[str,
     res["NORM/SR-only records with infarction/ischemia/hypertrophy: headline"] = \
         f"{norm_head}/{normal} ({100 * norm_head / max(normal, 1):.2f} %)"
     res["... listed"] = f"{norm_list}/{normal} ({100 * norm_list / max(normal, 1):.2f} %)"
+    for cat, (tot, hit) in cat_hits.items():
+        res[f"{cat} records with a headline {cat} statement (sensitivity)"] = \
+            f"{hit}/{tot} ({100 * hit / max(tot, 1):.1f} %)"
     return res
 
 
