@@ -40,12 +40,21 @@ def test_json_pdf_png_fhir_on_bundled_example(tmp_path: Path, capsys, predictor)
     assert r.measurements.heart_rate_bpm is not None
     assert not r.abstention.abstained
     probs = [f.probability for f in r.findings]
-    assert all(f.probability >= f.threshold for f in r.findings)
+    # network statements reach their threshold; measured ones carry no probability
+    assert all(f.probability >= f.threshold for f in r.findings if f.probability is not None)
+    assert all(f.source == "measurement" for f in r.findings if f.probability is None)
+    assert r.summary is not None and r.statements
     # every reported finding is explained, with a per-lead summary and a raw map
     assert r.findings and all(f.explanation is not None for f in r.findings)
     assert all(f.explanation.raw and len(f.explanation.raw.values) == 12 for f in r.findings)
-    prios = [f.priority for f in r.findings]
-    assert prios == sorted(prios) and len(probs) == len(r.findings)
+    # print order (schema 1.4): the primary rhythm first, headlines before possible ones, each
+    # group after the rhythm by clinical priority
+    assert r.findings[0].category == "rhythm" and r.findings[0].confident
+    conf = [f.confident for f in r.findings]
+    assert conf == sorted(conf, reverse=True) and len(probs) == len(r.findings)
+    for group in (r.findings[1:sum(conf)], r.findings[sum(conf):]):
+        prios = [f.priority for f in group if f.code != "NORM"]
+        assert prios == sorted(prios)
     assert r.ecg_age is not None and r.ecg_age.stated_years == 78
     pages = PdfReader(str(pdf)).pages
     assert len(pages) == 1 + len(r.findings)
@@ -112,7 +121,7 @@ def test_every_reader_format_gives_a_valid_result(formats_dir: Path, tmp_path: P
         if r.abstention.abstained:
             assert r.abstention.reasons and not r.findings
         else:
-            assert all(0 <= f.probability <= 1 for f in r.findings)
+            assert all(0 <= f.probability <= 1 for f in r.findings if f.probability is not None)
     assert {"wfdb", "hl7-aecg", "philips-sierra", "ge-muse", "scp-ecg", "dicom", "edf", "csv",
             "numpy"} <= seen
 
@@ -205,7 +214,10 @@ def test_a_noisy_but_usable_lead_gives_no_confident_finding(predictor) -> None:
     assert caution_checks(analyze(noisy).quality)  # the measurement stage calls V3 limited
     r = interpret(noisy, predictor=predictor, explain=0)
     assert not r.abstention.abstained and r.abstention.caution
-    assert not any(f.confident for f in r.findings)
+    # no network reading is a headline; only a primary rhythm the measurement made or confirmed
+    assert all(f.category == "rhythm" and f.source != "network"
+               for f in r.findings if f.confident)
+    assert sum(f.confident for f in r.findings) <= 1
 
 
 def test_interactive_bundle_scores_like_its_predictor(ptbxl_dir: Path) -> None:
@@ -224,8 +236,14 @@ def test_interactive_bundle_scores_like_its_predictor(ptbxl_dir: Path) -> None:
         probs = fast.predict(ecg).tasks["all"].probabilities
         for f in r.findings:
             n_findings += 1
+            if f.probability is None:  # a statement made from the measurements
+                assert f.source == "measurement"
+                continue
             assert f.probability == pytest.approx(probs[f.code], abs=1e-3)
             assert f.probability >= f.threshold
-            if f.confident:
+            # the primary rhythm and "normal ECG" are the statement rules' decisions (rhythm
+            # rule, overall line), not the network's operating point
+            if (f.confident and f.category != "rhythm" and f.source == "network"
+                    and f.code != "NORM"):
                 assert f.probability >= max(MIN_CONFIDENT_P, f.threshold_high_specificity or 0)
     assert n_findings > 0

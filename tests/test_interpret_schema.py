@@ -17,7 +17,7 @@ from tests.helpers.interp_fixtures import example_ecg, example_interpretation
 def test_the_measurement_report_travels_and_the_mirrors_match() -> None:
     interp = example_interpretation(example_ecg())
     d = json.loads(interp.model_dump_json())
-    assert d["schema_version"] == SCHEMA_VERSION == "1.3"
+    assert d["schema_version"] == SCHEMA_VERSION == "1.4"
     report = d["measurement"]
     assert report["version"] == "1.0"
     assert report["median_beats"]["leads"] == list(example_ecg().leads)

@@ -111,9 +111,15 @@ def _text(r: Interpretation) -> str:
     elif not r.findings:
         lines.append("findings: none above threshold")
     lines += [f"CAUTION: {c}" for c in r.abstention.caution]
+    if r.statements:
+        lines.append("statements:")
+        lines += [f"  {s}" for s in r.statements]
+    if r.findings:
+        lines.append("evidence:")
     for f in r.findings:
         tag = "" if f.confident else " (possible)"
-        lines.append(f"  {f.label}{tag}: p={f.probability:.2f} [{f.category}]")
+        p = "" if f.probability is None else f"p={f.probability:.2f}, "
+        lines.append(f"  {f.label}{tag}: {p}{f.source} [{f.category}]")
         if f.explanation is not None:
             lines.append(f"      evidence: {f.explanation.summary}")
     for c in r.consistency:
@@ -132,7 +138,10 @@ def _row(r: Interpretation) -> str:
     if r.abstention.abstained:
         what = "ABSTAINED: " + (r.abstention.reasons[0] if r.abstention.reasons else "")
     else:
-        what = ", ".join(f"{f.code} {f.probability:.2f}" for f in r.findings[:4]) or "—"
+        what = ", ".join(f.code if f.probability is None else f"{f.code} {f.probability:.2f}"
+                         for f in r.findings[:4]) or "—"
+        if r.summary:
+            what = f"[{r.summary}] {what}"
     flags = f"{len(r.consistency)} flag(s)" if r.consistency else ""
     return f"{r.quality.verdict:<12} {hr:>4} {qrs:>4}  {what}  {flags}".rstrip()
 

@@ -30,10 +30,11 @@ def findings_from_scores(scores: Scores, *, caution: bool) -> list[Finding]:
             confident=not caution and thr_spec is not None and p >= max(thr_spec, MIN_CONFIDENT_P),
             snomed=info.snomed,
         ))
-    findings.sort(key=lambda f: priority_key(f.code, f.probability))
+    findings.sort(key=lambda f: priority_key(f.code, f.probability or 0.0))
     return findings
 
 
 def first_finding(findings: list[Finding], codes: set[str], min_p: float) -> Finding | None:
     """The first (highest-priority) finding among ``codes`` at least ``min_p`` likely, if any."""
-    return next((f for f in findings if f.code in codes and f.probability >= min_p), None)
+    return next((f for f in findings if f.code in codes and (f.probability or 0.0) >= min_p),
+                None)

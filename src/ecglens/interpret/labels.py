@@ -132,10 +132,21 @@ _AGGREGATES: dict[str, tuple[str, Category, int]] = {
 }
 
 
+#: ecglens' own statement codes, made by the statement engine from the measurements where
+#: PTB-XL's 71 statements have no code (``ecglens.interpret.statements``)
+ECGLENS_STATEMENTS: dict[str, StatementInfo] = {
+    "LAD": StatementInfo("LAD", "Left axis deviation", "conduction", 6, "39732003"),
+    "RAD": StatementInfo("RAD", "Right axis deviation", "conduction", 6, "47665007"),
+    "RHYUND": StatementInfo("RHYUND", "Rhythm undetermined", "rhythm", 9, None),
+}
+
+
 def statement(code: str) -> StatementInfo:
     """Label, category and priority of a statement; unknown codes stay readable, ranked last."""
     if code in STATEMENTS:
         return STATEMENTS[code]
+    if code in ECGLENS_STATEMENTS:
+        return ECGLENS_STATEMENTS[code]
     if code in _AGGREGATES:
         label, cat, prio = _AGGREGATES[code]
         return StatementInfo(code, label, cat, prio)

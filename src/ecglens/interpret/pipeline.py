@@ -36,6 +36,7 @@ from ecglens.interpret.result import (
     PatientInfo,
     RecordInfo,
 )
+from ecglens.interpret.statements import Evidence, Statements, build_statements
 from ecglens.measure.analysis import Analysis, analyze
 from ecglens.measure.results import MeasurementReport
 from ecglens.models.registry import DEFAULT_MODEL
@@ -91,6 +92,7 @@ def interpret(
     explain: int | None = None,
     method: Method = "gradient_x_input",
     show_patient: bool = False,
+    statement_engine: bool = True,
 ) -> Interpretation:
     """Interpret one ECG.
 
@@ -103,6 +105,8 @@ def interpret(
         explain: explain the first ``explain`` findings (by clinical priority); ``None`` = all.
         method: attribution method for the explanations.
         show_patient: keep name, ID, birth date and acquisition time (PHI) in the result.
+        statement_engine: ``False`` leaves the network's findings as they were before schema
+            1.4 (no measurement statements, no summary): for before/after benchmarks only.
     """
     analysis = _safe_analyze(ecg)
     report = analysis.report() if analysis is not None else MeasurementReport(
@@ -119,11 +123,16 @@ def interpret(
     findings: list[Finding] = []
     flags: list[ConsistencyFlag] = []
     caution: list[str] = []
+    said = Statements()
     if scores is not None and analysis is not None and predictor is not None:
         caution = caution_checks(report.quality, beat_r2(ecg, analysis.rpeaks, hp))
         findings = findings_from_scores(scores, caution=bool(caution))
         report = reconcile(findings, report)
         findings, flags = _check_consistency(findings, report, analysis, ecg)
+        if statement_engine:
+            said = build_statements(findings, Evidence.from_report(
+                report, sex=ecg.patient.sex, rr_cv=analysis.rr_cv), caution=bool(caution))
+            findings, flags = said.findings, flags + said.flags
         n_explain = len(findings) if explain is None else max(min(explain, len(findings)), 0)
         if n_explain:
             findings[:n_explain] = _explain(
@@ -137,6 +146,8 @@ def interpret(
         measurement=report,
         abstention=Abstention(abstained=bool(reasons), reasons=reasons, caution=caution),
         findings=findings,
+        summary=said.summary,
+        statements=said.lines,
         consistency=flags,
         ecg_age=_ecg_age(scores, ecg),
         models=[model_info(predictor, task)] if predictor is not None else [],
@@ -181,7 +192,11 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
              findings: list[Finding], method: Method, scores: Scores, *,
              p_wave: bool) -> list[Finding]:
     labels = list(predictor.labels(task))
-    targets = [labels.index(f.code) for f in findings]
+    # statements made from the measurements alone (LAD, RAD, ...) have no logit to explain
+    explained = [f for f in findings if f.code in labels]
+    if not explained:
+        return findings
+    targets = [labels.index(f.code) for f in explained]
     if method == "gradient_x_input" and scores.x is not None and scores.logits is not None:
         attr = gradient_x_input(scores.x, scores.logits, targets)  # reuses the scoring pass
     else:
@@ -192,11 +207,11 @@ def _explain(predictor: PredictorLike, ecg12: ECG, analysis: Analysis, task: str
     fiducials = dict(analysis.fiducials)
     if not p_wave:  # withheld (AF read by the network) or not found: no "P wave" to point at
         fiducials.update(p_on=None, p_off=None)
-    out = []
-    for f, a in zip(findings, attr, strict=True):
+    done: dict[int, Finding] = {}
+    for f, a in zip(explained, attr, strict=True):
         exp = summarise(a, leads=list(predictor.leads), fs=float(predictor.fs), method=method,
                         r_times_s=r_times, fiducials=fiducials,
                         median_r_index=analysis.median_r_index, median_fs=ecg12.fs,
                         start_s=start_s)
-        out.append(f.model_copy(update={"explanation": exp}))
-    return out
+        done[id(f)] = f.model_copy(update={"explanation": exp})
+    return [done.get(id(f), f) for f in findings]

@@ -23,8 +23,16 @@ from ecglens.signal.results import Quality
 #: bump the major part when a field changes meaning or disappears, the minor part when one is added
 #: 1.1: Explanation.beat_parts; 1.2: the "before QRS (P absent)" part; 1.3: ``measurement``, the
 #: measurement stage's whole report (beats, pacing, median beats), of which the top-level
-#: ``measurements``, ``quality`` and ``lead_reversal`` are now mirrors (to be dropped in 2.0)
-SCHEMA_VERSION = "1.3"
+#: ``measurements``, ``quality`` and ``lead_reversal`` are now mirrors (to be dropped in 2.0);
+#: 1.4: the statement engine: ``Finding.source`` (probability and thresholds ``None`` for a
+#: statement made from the measurements alone), ``findings`` in print order, top-level
+#: ``summary`` and ``statements``
+SCHEMA_VERSION = "1.4"
+
+#: where a statement comes from: the network, the measurement stage, or both agreeing
+Source = Literal["network", "measurement", "both"]
+#: the overall line, as carts print it (rule: ``ecglens.interpret.statements.overall``)
+Summary = Literal["normal", "otherwise normal", "borderline", "abnormal"]
 
 
 class _Model(BaseModel):
@@ -73,14 +81,17 @@ class ConsistencyFlag(_Model):
 
 
 class Finding(_Model):
-    code: str  # PTB-XL SCP-ECG statement code
+    code: str  # PTB-XL SCP-ECG statement code, else an ecglens code (labels.ECGLENS_STATEMENTS)
     label: str  # plain language
     category: Category
     priority: int
-    probability: float = Field(ge=0.0, le=1.0)  # calibrated
-    threshold: float  # the threshold the probability was compared with (F1-optimal on fold 9)
+    #: calibrated network probability; None for a statement made from the measurements alone
+    probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: the threshold the probability was compared with (F1-optimal on fold 9); None as above
+    threshold: float | None = None
     threshold_high_specificity: float | None = None
-    confident: bool  # also above the high-specificity threshold and >= 0.5, no caution
+    confident: bool  # a headline statement (rules: ecglens.interpret.statements)
+    source: Source = "network"
     snomed: str | None = None
     consistency: list[str] = []  # messages of the ConsistencyFlags about this finding
     explanation: Explanation | None = None
@@ -102,7 +113,10 @@ class Interpretation(_Model):
     #: where the network reads AF or flutter; lead reversal withdrawn in a paced rhythm)
     measurement: MeasurementReport
     abstention: Abstention
-    findings: list[Finding] = []  # empty when abstained
+    findings: list[Finding] = []  # in print order; empty when abstained
+    #: the overall line (None when abstained or no network was run)
+    summary: Summary | None = None
+    statements: list[str] = []  # the printed statement lines, in order
     consistency: list[ConsistencyFlag] = []
     ecg_age: EcgAge | None = None
     models: list[ModelInfo] = []

@@ -71,18 +71,25 @@ def _measurement_observations(interp: Interpretation,
 
 
 def _finding_observation(f: Finding, common: dict[str, Any], model: str) -> dict[str, Any]:
-    note = f"calibrated probability {f.probability:.3f}, reported above {f.threshold:.3f}"
+    if f.probability is None or f.threshold is None:
+        note = "from the measurements"
+    else:
+        note = f"calibrated probability {f.probability:.3f}, reported above {f.threshold:.3f}"
+    note += f"; source: {f.source}"
     if f.explanation is not None:
         note += f"; evidence: {f.explanation.summary}"
     obs: dict[str, Any] = {
         **common,
         "code": {"coding": _finding_codings(f), "text": f.label},
-        "valueQuantity": {"value": round(f.probability, 4), "unit": "probability",
-                          "system": UCUM, "code": "1"},
         "interpretation": [{"text": "confident" if f.confident else "possible"}],
         "method": {"text": model},
         "note": [{"text": note}],
     }
+    if f.probability is not None:
+        obs["valueQuantity"] = {"value": round(f.probability, 4), "unit": "probability",
+                                "system": UCUM, "code": "1"}
+    else:  # a statement made from the measurements: present, no probability
+        obs["valueBoolean"] = True
     if f.consistency:
         obs["note"].append({"text": "Consistency check: " + "; ".join(f.consistency)})
     return obs
@@ -113,8 +120,11 @@ def build_bundle(interp: Interpretation) -> Bundle:
         conclusion = ("No automated interpretation: " + "; ".join(interp.abstention.reasons)
                       + ". Review the tracing manually.")
     else:
-        conclusion = "; ".join(f"{f.label} ({f.probability:.2f})" for f in interp.findings) \
-            or "No finding above threshold"
+        conclusion = "; ".join(
+            f.label if f.probability is None else f"{f.label} ({f.probability:.2f})"
+            for f in interp.findings) or "No finding above threshold"
+        if interp.summary is not None:
+            conclusion += f". {interp.summary.capitalize()} ECG"
     flags = [c.message for c in interp.consistency] + list(interp.abstention.caution)
     if interp.lead_reversal.suspected:
         flags.append(f"suspected lead reversal {interp.lead_reversal.suspected}")

@@ -100,9 +100,12 @@ def _statement_lines(interp: Interpretation) -> list[tuple[str, str]]:
     out += [(f"Caution: {c}", "#a05000") for c in interp.abstention.caution]
     for f in interp.findings[:9]:
         mark = "" if f.confident else " (possible)"
-        out.append((f"{f.label}{mark}  p={f.probability:.2f}", "#000000"))
+        p = "measured" if f.probability is None else f"p={f.probability:.2f}"
+        out.append((f"{f.label}{mark}  {p}", "#000000"))
     if len(interp.findings) > 9:
         out.append((f"… and {len(interp.findings) - 9} more (see JSON)", "#000000"))
+    if interp.summary is not None:
+        out.append((f"{interp.summary.capitalize()} ECG", "#000000"))
     rev = interp.lead_reversal
     if rev.suspected:
         out.append(((f"⚠ Suspected lead reversal {rev.suspected} ({rev.rarity()}) — check "
@@ -172,10 +175,13 @@ def finding_page(ecg: ECG, interp: Interpretation, finding: Finding, index: int,
              f"Finding {index}: {finding.label} ({finding.code})", fontsize=11,
              fontweight="bold", va="top")
     conf = "confident" if finding.confident else "possible"
-    lines = [
-        (f"Category: {finding.category}. Calibrated probability {finding.probability:.2f} "
-        f"(reported above {finding.threshold:.2f}; {conf})."),
-    ]
+    if finding.probability is None or finding.threshold is None:
+        lines = [f"Category: {finding.category}. From the measurements ({conf})."]
+    else:
+        lines = [
+            (f"Category: {finding.category}. Calibrated probability {finding.probability:.2f} "
+            f"(reported above {finding.threshold:.2f}; {conf}; source {finding.source})."),
+        ]
     exp = finding.explanation
     if exp is not None:
         lines.append(f"Where the network looked ({exp.method.replace('_', ' ')}): "

@@ -27,7 +27,7 @@ class _In(BaseModel):
 class TopFinding(BaseModel):
     code: str
     label: str
-    probability: float
+    probability: float | None  # None: a statement made from the measurements
     confident: bool
 
 

@@ -116,8 +116,10 @@ def _summary_fields(result: Any) -> dict[str, Any]:
     findings = result.findings
     # the worklist shows what a reader should see first: confident findings, then the most
     # probable of the possible ones (the report keeps the clinical priority order)
-    ranked = sorted(findings, key=lambda f: (not f.confident, -f.probability))
-    top = [{"code": f.code, "label": f.label, "probability": round(f.probability, 4),
+    # (findings are in print order since schema 1.4; measured statements have no probability)
+    ranked = sorted(findings, key=lambda f: (not f.confident, -(f.probability or 1.0)))
+    top = [{"code": f.code, "label": f.label,
+            "probability": None if f.probability is None else round(f.probability, 4),
             "confident": f.confident} for f in ranked[:4]]
     quality_problem = (result.quality.verdict != "acceptable" or result.abstention.abstained
                        or bool(result.lead_reversal.suspected) or bool(result.abstention.caution))

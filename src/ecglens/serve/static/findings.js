@@ -68,7 +68,7 @@ export function findingsPanel(result, ecg) {
   const groups = [
     ["Confident", findings.filter((f) => f.confident)],
     // possible findings by probability: the order a reader scans them in
-    ["Possible", findings.filter((f) => !f.confident).sort((a, b) => b.probability - a.probability)],
+    ["Possible", findings.filter((f) => !f.confident).sort((a, b) => (b.probability ?? 1) - (a.probability ?? 1))],
   ];
   let active = null;
   const panel = h("section", { class: "panel findings-panel", "aria-labelledby": "findings-title" },
@@ -90,12 +90,12 @@ export function findingsPanel(result, ecg) {
       const li = h("li", { class: `finding ${f.confident ? "confident" : "possible"}`, "data-code": f.code },
         h("div", { class: "finding-head" },
           h("span", { class: "finding-label", text: f.label }),
-          h("span", { class: "prob", text: percent(f.probability) })),
-        h("div", { class: "prob-track", "aria-hidden": "true" }, barFill(f.probability)),
+          h("span", { class: "prob", text: f.probability == null ? "measured" : percent(f.probability) })),
+        h("div", { class: "prob-track", "aria-hidden": "true" }, barFill(f.probability ?? 1)),
         h("div", { class: "finding-meta" },
           h("span", { class: "code", text: f.code }),
           h("span", { class: "chip", text: f.category }),
-          h("span", { class: "muted", text: `threshold ${percent(f.threshold)}` }),
+          h("span", { class: "muted", text: f.threshold == null ? `source ${f.source}` : `threshold ${percent(f.threshold)}` }),
           toggle),
         (f.consistency || []).length
           ? h("ul", { class: "consistency" }, f.consistency.map((c) => h("li", { text: c }))) : null,

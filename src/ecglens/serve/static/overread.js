@@ -102,7 +102,7 @@ export async function renderOverreads(panel, ecg, result, user) {
   // the same order as the findings panel: confident first
   const findings = result.findings || [];
   const ordered = [...findings.filter((f) => f.confident),
-    ...findings.filter((f) => !f.confident).sort((a, b) => b.probability - a.probability)];
+    ...findings.filter((f) => !f.confident).sort((a, b) => (b.probability ?? 1) - (a.probability ?? 1))];
   const rows = ordered.map(decisionRow);
   const addedBox = h("div", { class: "added" });
   const added = [];

@@ -31,12 +31,12 @@ function findingsCell(item) {
   if (!top.length) return h("span", { class: "muted", text: "—" });
   // confident first, then by probability: a 3% "possible" must not head the line
   const sorted = [...top].sort((a, b) =>
-    Number(b.confident) - Number(a.confident) || b.probability - a.probability);
+    Number(b.confident) - Number(a.confident) || (b.probability ?? 1) - (a.probability ?? 1));
   return h("ul", { class: "top-findings" }, sorted.slice(0, 3).map((f) =>
     h("li", { class: f.confident ? "confident" : "possible",
       title: f.confident ? "confident" : "possible" },
     h("span", { class: "finding-label", text: f.label || f.code }),
-    h("span", { class: "prob", text: percent(f.probability) }))));
+    h("span", { class: "prob", text: f.probability == null ? "measured" : percent(f.probability) }))));
 }
 
 function row(item, canRead, showQuality) {
