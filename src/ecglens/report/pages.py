@@ -104,8 +104,10 @@ def _statement_lines(interp: Interpretation) -> list[tuple[str, str]]:
         out.append((f"{f.label}{mark}  {p}", "#000000"))
     if len(interp.findings) > 9:
         out.append((f"… and {len(interp.findings) - 9} more (see JSON)", "#000000"))
-    if interp.summary is not None:
-        out.append((f"{interp.summary.capitalize()} ECG", "#000000"))
+    # the overall line closes the statements, as the engine prints them: the last printed line
+    # beyond the findings' own (none where a "Normal ECG" finding already says it)
+    if len(interp.statements) > len(interp.findings):
+        out.append((interp.statements[-1], "#000000"))
     rev = interp.lead_reversal
     if rev.suspected:
         out.append(((f"⚠ Suspected lead reversal {rev.suspected} ({rev.rarity()}) — check "
