@@ -31,7 +31,13 @@ from ecglens.io.limits import (
     MAX_WFDB_SKEW_FRAMES,
     MAX_XML_TOKEN_BYTES,
 )
-from tests.helpers.io_seeds import all_seed_records, copy_record, fix_scp_crcs, memory_cap
+from tests.helpers.io_seeds import (
+    all_seed_records,
+    copy_record,
+    fix_scp_crcs,
+    lzw_pack,
+    memory_cap,
+)
 
 #: address space a hostile read may add to the test process: the old code needed gigabytes
 TIGHT = 768 * 2**20
@@ -70,26 +76,10 @@ def _sub(data: bytes, pattern: bytes, new: bytes, count: int = 1) -> bytes:
 # --- 1. Philips Sierra: LZW decompression bombs ------------------------------------------------
 
 
-def _lzw_pack(codes: list[int], bits: int = 10) -> bytes:
-    """10-bit codes, most significant bit first, as Philips' XLI LZW stores them."""
-    acc = n = 0
-    out = bytearray()
-    for c in codes:
-        acc = (acc << bits) | c
-        n += bits
-        while n >= 8:
-            n -= 8
-            out.append((acc >> n) & 0xFF)
-        acc &= (1 << n) - 1
-    if n:
-        out.append((acc << (8 - n)) & 0xFF)
-    return bytes(out)
-
-
 def _lzw_bomb(n_repeats: int) -> bytes:
     """'A', then codes 256..1022 (each the previous string plus 'A': 2..768 bytes), then code
     1022 over and over: every 10 bits of input expand to 768 bytes of output."""
-    return _lzw_pack([65, *range(256, 1023), *([1022] * n_repeats)])
+    return lzw_pack([65, *range(256, 1023), *([1022] * n_repeats)])
 
 
 def _sierra_with(formats_dir: Path, chunks: list[bytes], duration_ms: str) -> bytes:

@@ -5,21 +5,19 @@ at most 5 password checks per user name, and at most 20 failed checks per client
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from ecglens.serve import accounts, security
 from ecglens.serve.app import create_app
 from ecglens.serve.routes_admin import MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_CLIENT
 from ecglens.serve.service import Service
 from ecglens.serve.settings import Settings
-from tests.helpers.serve_process import free_port
+from tests.helpers.serve_process import server_thread
 
 PASSWORD = "correct horse battery"
 
@@ -42,23 +40,11 @@ def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
     """The app in a real uvicorn server (its own thread and event loop, a thread pool for the
     endpoints), so requests really overlap."""
     app = create_app(Settings(data_dir=tmp_path / "data", db_url=db_url), workers=0)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    svc: Service = app.state.service
-    with svc.session() as s:
-        accounts.create_user(s, "clinician1", "clinician", PASSWORD)
-    try:
-        yield Live(f"http://127.0.0.1:{port}", svc)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with server_thread(app) as url:
+        svc: Service = app.state.service
+        with svc.session() as s:
+            accounts.create_user(s, "clinician1", "clinician", PASSWORD)
+        yield Live(url, svc)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ a request that is no upload is held to 1 MB the same way."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,14 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ecglens.serve import accounts
 from ecglens.serve.app import MAX_BODY, UPLOAD_SLACK, create_app
 from ecglens.serve.settings import Settings
-from tests.helpers.serve_process import free_port
+from tests.helpers.serve_process import server_thread
 
 MB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -146,30 +144,12 @@ def test_a_body_that_is_no_upload_is_held_to_one_megabyte(db_url: str, tmp_path:
         assert declared.headers["x-content-type-options"] == "nosniff"
 
 
-@contextmanager
-def _live(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 def test_real_server_refuses_a_300_mb_chunked_upload_early(tmp_path: Path,
                                                            spooled: type[Spooled]) -> None:
     """The review's case, over a socket: --max-upload-mb 5, 300 MB chunked multipart."""
     app = create_app(Settings(data_dir=tmp_path / "data", db_url=None, max_upload_mb=5),
                      workers=0)
-    with _live(app) as url:
+    with server_thread(app) as url:
         with app.state.service.session() as s:
             accounts.create_user(s, "tech1", "technician", None)
             key = accounts.create_key(s, "tech1", "test")[1]
