@@ -235,6 +235,10 @@ def test_worklist_filters(clinic: Clinic, formats_dir: Path) -> None:
     items = c.get("/api/v1/ecgs", headers=h).json()["items"]
     assert [i["id"] for i in items] == sorted(ids, reverse=True)  # newest first
     abnormal = {i["id"] for i in items if i["abnormal"]}
+    # the flag is the overall line's: each ECG's stored result says "abnormal" exactly then
+    for i in items:
+        summary = c.get(f"/api/v1/ecgs/{i['id']}", headers=h).json()["result"]["summary"]
+        assert i["abnormal"] == (summary == "abnormal"), (i["id"], summary)
     problem = {i["id"] for i in items if i["quality_problem"]}
     got = c.get("/api/v1/ecgs", params={"abnormal": True}, headers=h).json()
     assert {i["id"] for i in got["items"]} == abnormal

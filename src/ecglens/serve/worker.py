@@ -34,9 +34,6 @@ log = logging.getLogger("ecglens.serve")
 
 MAX_ATTEMPTS = 3
 POLL_S = 1.0
-#: statements that do not make an ECG abnormal on the worklist
-_NORMAL_CODES = {"NORM", "SR"}
-
 #: ``Ecg.failure_kind`` values; a failed ECG of the retryable kinds can be queued again by hand
 BAD_FILE, INTERRUPTED, ERROR = "bad_file", "interrupted", "error"
 RETRYABLE = (INTERRUPTED, ERROR)
@@ -127,7 +124,9 @@ def _summary_fields(result: Any) -> dict[str, Any]:
         "quality": result.quality.verdict,
         "quality_problem": quality_problem,
         "abstained": result.abstention.abstained,
-        "abnormal": any(f.code not in _NORMAL_CODES for f in findings),
+        # the overall line decides, as on a cart: a possible sinus arrhythmia at p 0.12 or a
+        # sinus bradycardia ("otherwise normal") does not flag a normal ECG abnormal
+        "abnormal": result.summary == "abnormal",
         "heart_rate_bpm": result.measurements.heart_rate_bpm,
         "top_findings": json.dumps(top),
     }
