@@ -29,8 +29,9 @@ HL7 = "{urn:hl7-org:v3}"
 TWELVE_LEAD = [
     (aecg, "hl7-aecg/subject1_0.xml", 500.0, 5000),
     (aecg, "hl7-aecg/subject1_1.xml", 500.0, 5000),
-    (sierra, "philips-sierra/129DYPRG.XML", 500.0, 5500),
-    (sierra, "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml", 500.0, 5500),
+    # 11 s stored; the calibration pulse the cart appends after the tracing is left out
+    (sierra, "philips-sierra/129DYPRG.XML", 500.0, 5264),
+    (sierra, "philips-sierra/3191723_ZZDEMOPTONLY_1-04_orig.xml", 500.0, 5300),
     (muse, "ge-muse/guangxi_teaching_sinus_rhythm.xml", 500.0, 5000),
 ]
 ALL_FILES = [(m, f) for m, f, _, _ in TWELVE_LEAD] + [(aecg, "hl7-aecg/minimum_aecg.xml")]
@@ -112,7 +113,12 @@ def test_sierra_amplitudes_match_sierraecg(formats_dir: Path, name: str) -> None
     assert [lead.label for lead in ref.leads] == list(STANDARD_LEADS)
     step = 5e-3  # 5 µV per count in both files
     for lead in ref.leads:
-        np.testing.assert_allclose(ecg.lead(lead.label), lead.samples * step, rtol=0, atol=step)
+        np.testing.assert_allclose(ecg.lead(lead.label), lead.samples[:ecg.n_samples] * step,
+                                   rtol=0, atol=step)
+    # what was left out is the cart's calibration tail: all leads equal, flat or one 1 mV plateau
+    tail = np.array([lead.samples[ecg.n_samples:] for lead in ref.leads]) * step
+    assert np.all(tail == tail[0]) and set(np.round(np.unique(tail), 6)) == {0.0, 1.0}
+    assert (np.round(tail[0], 6) == 1.0).sum() == 100  # 200 ms at 500 Hz
     # rebuilt limb leads agree with Einthoven to a few counts (before the calibration pulse)
     i, ii, iii = (ecg.lead(n)[:5000] for n in ("I", "II", "III"))
     assert np.abs(iii - (ii - i)).max() <= 3 * step
@@ -384,3 +390,18 @@ def test_aecg_units_mv_and_ms(formats_dir: Path, tmp_path: Path) -> None:
     path.write_text(variant.replace('unit="ms"/>', 'unit="fortnights"/>'), encoding="utf-8")
     with pytest.raises(ECGFormatError, match="increment"):
         aecg.read(path)
+
+
+def test_calibration_pulse_is_left_out_and_only_it() -> None:
+    fs = 500.0
+    rng = np.random.default_rng(0)
+    tracing = rng.normal(0, 0.2, (5000, 12))
+    cal = np.zeros((500, 12))
+    cal[100:200] = 1.0  # flat, 200 ms at 1 mV in every lead, flat
+    assert sierra.strip_calibration_pulse(np.vstack([tracing, cal]), fs).shape == (5000, 12)
+    assert sierra.strip_calibration_pulse(tracing, fs).shape == (5000, 12)  # none: unchanged
+    flat = np.vstack([tracing, np.zeros((500, 12))])  # a flat end is not a pulse
+    assert sierra.strip_calibration_pulse(flat, fs).shape == (5500, 12)
+    one_lead = np.vstack([tracing, cal])
+    one_lead[-400:-300, 3] = 0.5  # a pulse in which the leads differ is tracing: kept
+    assert sierra.strip_calibration_pulse(one_lead, fs).shape == (5500, 12)

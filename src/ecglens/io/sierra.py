@@ -12,8 +12,8 @@ and aVF as residuals against I and II; they are rebuilt exactly as ``sierraecg``
 division, as its JS twin).
 
 Amplitudes: ``resolution`` µV per count (5 µV on every file seen). The stored channel spans
-``durationperchannel`` ms, which includes a 1 mV calibration pulse near the end (kept: it is
-part of the file; downstream stages decide how to treat it).
+``durationperchannel`` ms, which includes a 1 mV calibration pulse near the end; ``read`` leaves
+it out (it would read as clipping in every lead), ``deidentify`` copies it with the rest.
 """
 
 from __future__ import annotations
@@ -271,11 +271,41 @@ def _device(root: Element) -> DeviceInterpretation:
     return DeviceInterpretation(statements=statements, codes=codes, measurements=measurements)
 
 
+#: the calibration tail some Philips carts (MRx, PageWriter) append to every lead after the
+#: 10 s tracing: flat, a 1 mV square pulse of 200 ms, flat again, identical in all leads
+_CAL_TAIL_S, _CAL_MIN_PULSE_S, _CAL_MV = 1.2, 0.15, (0.5, 2.0)
+
+
+def strip_calibration_pulse(signal: np.ndarray, fs: float) -> np.ndarray:
+    """The signal without a trailing calibration pulse, or unchanged if it has none.
+
+    Left in, the square pulse reads as signal: every lead is flagged for clipping (it sits on
+    one value at its extreme) and its edges look like beats. It is recognised by what no
+    tracing does: all leads exactly equal, flat at 0 or on one plateau of 0.5–2 mV lasting at
+    least 150 ms, from some point in the last 1.2 s to the end; the tracing ends there.
+    """
+    n = signal.shape[0]
+    tail = signal[max(n - round(_CAL_TAIL_S * fs), 0):]
+    if tail.size == 0 or signal.shape[1] < 2:
+        return signal
+    same = np.all(np.abs(tail - tail[:, :1]) < 1e-9, axis=1)
+    other = np.flatnonzero(~same)
+    start = other[-1] + 1 if other.size else 0
+    pulse = tail[start:, 0]
+    plateau = pulse[np.abs(pulse) > 1e-9]
+    if (plateau.size < _CAL_MIN_PULSE_S * fs or np.ptp(plateau) > 1e-6
+            or not _CAL_MV[0] <= plateau[0] <= _CAL_MV[1]):
+        return signal
+    return signal[: n - len(tail) + start]
+
+
 def read(path: Path) -> ECG:
-    """Read a Philips Sierra XML ECG into an :class:`ECG` in millivolts."""
+    """Read a Philips Sierra XML ECG into an :class:`ECG` in millivolts (the calibration pulse
+    a cart appends after the tracing is left out: :func:`strip_calibration_pulse`)."""
     root = xs.parse(path)
     _check_document(path, root)
     signal, fs, labels, res = _waveforms(path, root)
+    signal = strip_calibration_pulse(signal, fs)
     acquisition = _acquisition(root)
     return make_ecg(
         signal, fs, labels,
