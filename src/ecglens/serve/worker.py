@@ -111,13 +111,11 @@ def original_path(service: Service, ecg: Ecg) -> Path:
 
 def _summary_fields(result: Any) -> dict[str, Any]:
     findings = result.findings
-    # the worklist shows what a reader should see first: confident findings, then the most
-    # probable of the possible ones (the report keeps the clinical priority order)
-    # (findings are in print order since schema 1.4; measured statements have no probability)
-    ranked = sorted(findings, key=lambda f: (not f.confident, -(f.probability or 1.0)))
+    # the worklist shows the first statements as the report prints them: the headline ones
+    # (the rhythm first), then the possible ones (print order since schema 1.4)
     top = [{"code": f.code, "label": f.label,
             "probability": None if f.probability is None else round(f.probability, 4),
-            "confident": f.confident} for f in ranked[:4]]
+            "confident": f.confident} for f in findings[:4]]
     quality_problem = (result.quality.verdict != "acceptable" or result.abstention.abstained
                        or bool(result.lead_reversal.suspected) or bool(result.abstention.caution))
     return {
