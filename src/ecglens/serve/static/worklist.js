@@ -29,10 +29,9 @@ function findingsCell(item) {
   const top = item.top_findings || [];
   if (item.abstained) return h("span", { class: "badge abstained", text: "No interpretation" });
   if (!top.length) return h("span", { class: "muted", text: "—" });
-  // confident first, then by probability: a 3% "possible" must not head the line
-  const sorted = [...top].sort((a, b) =>
-    Number(b.confident) - Number(a.confident) || (b.probability ?? 1) - (a.probability ?? 1));
-  return h("ul", { class: "top-findings" }, sorted.slice(0, 3).map((f) =>
+  // as the report prints them: the headline statements (the rhythm first), then the possible
+  // ones, so a 3% "possible" never heads the line
+  return h("ul", { class: "top-findings" }, top.slice(0, 3).map((f) =>
     h("li", { class: f.confident ? "confident" : "possible",
       title: f.confident ? "confident" : "possible" },
     h("span", { class: "finding-label", text: f.label || f.code }),
