@@ -336,15 +336,20 @@ def _case_id(case: tuple) -> str:  # type: ignore[type-arg]
     return f"{case[0]}-{case[1]}"
 
 
+def _refused_seed(record: list[Path], build: Callable[[Path], bytes],
+                  tmp_path: Path) -> ECGFormatError:
+    """The error reading a copy of a seed record whose main file ``build`` rewrote."""
+    main = copy_record(record, tmp_path)
+    main.write_bytes(build(record[0]))
+    return refused(main)
+
+
 @pytest.mark.parametrize("case", FS_CASES, ids=_case_id)
 def test_sampling_rate_not_finite_or_out_of_range_refused(
     case: tuple, seeds: dict[str, list[list[Path]]], tmp_path: Path  # type: ignore[type-arg]
 ) -> None:
     fmt, label, build, word = case
-    record = seeds[fmt][0]
-    main = copy_record(record, tmp_path)
-    main.write_bytes(build(record[0]))
-    err = refused(main)
+    err = _refused_seed(seeds[fmt][0], build, tmp_path)
     assert word.lower() in err.problem.lower(), f"{label}: {err.problem}"
 
 
@@ -441,10 +446,7 @@ def test_absurd_samples_or_scale_fields_refused_naming_lead_or_field(
     case: tuple, seeds: dict[str, list[list[Path]]], tmp_path: Path  # type: ignore[type-arg]
 ) -> None:
     fmt, label, build, words = case
-    record = seeds[fmt][0]
-    main = copy_record(record, tmp_path)
-    main.write_bytes(build(record[0]))
-    err = refused(main)
+    err = _refused_seed(seeds[fmt][0], build, tmp_path)
     for word in words:
         assert word in err.problem, f"{label}: {err.problem}"
 

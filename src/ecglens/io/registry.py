@@ -35,6 +35,7 @@ from ecglens.io.limits import (
     MAX_XML_BYTES,
     MIN_SAMPLING_RATE_HZ,
     check_file,
+    check_sampling_rate,
     check_signal,
     one_line,
 )
@@ -226,11 +227,7 @@ def read(path: str | os.PathLike[str], *, format: str | None = None) -> ECG:
         ) from exc
     if ecg.n_samples == 0 or ecg.n_leads == 0:
         raise ECGFormatError(p, f"{FORMATS[fmt][1]} file holds no samples")
-    if not MIN_SAMPLING_RATE_HZ <= ecg.fs <= MAX_SAMPLING_RATE_HZ:  # also False for NaN
-        raise ECGFormatError(
-            p, f"{FORMATS[fmt][1]} file declares a sampling rate of {ecg.fs:g} Hz, outside the "
-            f"{MIN_SAMPLING_RATE_HZ:g}–{MAX_SAMPLING_RATE_HZ:g} Hz any ECG device records at"
-        )
+    check_sampling_rate(p, ecg.fs, f"{FORMATS[fmt][1]} file")
     check_signal(p, ecg.signal, ecg.leads, FORMATS[fmt][1])
     if ecg.resolution_mv is not None:
         bad = [n for n, r in zip(ecg.leads, ecg.resolution_mv, strict=False)
