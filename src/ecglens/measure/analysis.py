@@ -105,12 +105,17 @@ class Analysis:
         if fs > MEDIAN_BEAT_MAX_FS:
             beats, fs = resample(beats.T, fs, MEDIAN_BEAT_MAX_FS).T, MEDIAN_BEAT_MAX_FS
         uv = np.round(beats * 1000.0)
+        # whole-array conversion (a per-sample loop cost 6 ms a record); None where no beat
+        # covers a sample, which only a record with fewer than three whole beats has
+        values: list[list[int | None]] = (
+            uv.astype(np.int64).tolist() if not np.isnan(uv).any()
+            else [[None if np.isnan(v) else int(v) for v in lead] for lead in uv])
         ms = 1000.0 / self.fs
         return MedianBeats(
             fs=fs,
             start_ms=round(-self.median_r_index * ms, 3),
             leads=list(self.leads),
-            values_uv=[[None if np.isnan(v) else int(v) for v in lead] for lead in uv],
+            values_uv=values,
             fiducials_ms={k: None if v is None else round((v - self.median_r_index) * ms, 1)
                           for k, v in self.fiducials.items()},
         )
