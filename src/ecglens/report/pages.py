@@ -233,7 +233,7 @@ def _median_beats(interp: Interpretation, leads: tuple[str, ...]
     mb = interp.measurement.median_beats
     if mb is None or tuple(mb.leads) != leads:
         return None
-    beats = np.array([[np.nan if v is None else v / 1000.0 for v in lead] for lead in mb.values_uv])
+    beats = np.array(mb.values_uv, dtype=np.float64) / 1000.0  # None (uncovered) -> NaN
     return beats, mb.fs, round(-mb.start_ms * mb.fs / 1000.0)
 
 
